@@ -1,0 +1,343 @@
+"""Activation functions of teachers, students and generators, with their Gaussian integrals.
+
+Every activation `g` knows its value, its derivative, the Gaussian moments used to centre and
+project generator outputs, the Gaussian-equivalence coefficients `kappa` (THEORY.md Sec. 2) and the
+two-point integral `I2(C) = E[g(u1) h(u2)]`, `(u1, u2) ~ N(0, C)` (THEORY.md Sec. 1-2). Closed
+forms are used where they exist (erf, linear, ReLU, sign, quadratic). Mixed pairs `g != h` and user
+functions use Gauss–Hermite quadrature: over one field, with the other integrated exactly through
+its closed-form conditional mean where it has one (so a jump or kink costs no accuracy), and a
+product rule otherwise.
+
+References: Saad & Solla (1995), Biehl & Schwarze (1995) for the erf integrals; Goldt et al.,
+"The Gaussian equivalence of generative models for learning with shallow neural networks"
+(MSML 2021) for the kappa coefficients.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+from jaxtyping import Array, Float
+
+from .gaussian import expect_1d, expect_2d, hermite_rule
+
+__all__ = [
+    "Activation",
+    "Erf",
+    "Linear",
+    "ReLU",
+    "Tanh",
+    "Sign",
+    "Quadratic",
+    "Custom",
+    "get_activation",
+    "ACTIVATIONS",
+]
+
+
+def _correlation(c12: Array, c11c22: Array) -> tuple[Array, Array]:
+    """`(rho, sqrt(c11 c22))` with `rho = c12 / sqrt(c11 c22)` clipped to [-1, 1] (0 if a variance
+    vanishes)."""
+    scale = jnp.sqrt(jnp.maximum(c11c22, 0.0))
+    positive = scale > 0
+    rho = jnp.where(positive, c12 / jnp.where(positive, scale, 1.0), 0.0)
+    return jnp.clip(rho, -1.0, 1.0), scale
+
+
+def _atan2_arcsine(c12: Array, c11c22: Array) -> Array:
+    """`asin(c12 / sqrt(c11c22))` as `atan2(rho, sqrt((1 - rho)(1 + rho)))`: exact at correlation
+    ±1 (no cancellation in `c11 c22 - c12^2`) and finite at zero variance."""
+    rho, _ = _correlation(c12, c11c22)
+    return jnp.arctan2(rho, jnp.sqrt((1.0 - rho) * (1.0 + rho)))
+
+
+class Activation(eqx.Module):
+    """An elementwise function `g: R -> R` and its Gaussian integrals.
+
+    Subclasses implement `__call__`; the rest has generic defaults (automatic differentiation for
+    the derivative, Gauss–Hermite quadrature for the integrals) that subclasses override with
+    closed forms.
+    """
+
+    name: ClassVar[str] = "activation"
+    quadrature_order_1d: ClassVar[int] = 96
+    quadrature_order_2d: ClassVar[int] = 24
+
+    @abc.abstractmethod
+    def __call__(self, x: Array) -> Array:
+        """`g(x)`, elementwise."""
+
+    def derivative(self, x: Array) -> Array:
+        """`g'(x)`, elementwise."""
+        return jnp.vectorize(jax.grad(lambda s: self(s)))(x)
+
+    def gaussian_moments(self, variance: Float[Array, "*batch"]) -> tuple[Array, Array]:
+        """`(E g(u), E u g(u))` for `u ~ N(0, variance)`.
+
+        The first centres generator outputs, the second gives the input-latent covariance Phi of
+        a hidden manifold model (THEORY.md Sec. 4).
+        """
+        variance = jnp.asarray(variance)
+        order = self.quadrature_order_1d
+        return expect_1d(self, variance, order), expect_1d(lambda u: u * self(u), variance, order)
+
+    def conditional_mean(self, mean: Array, variance: Array) -> Array:
+        """`E g(mean + sqrt(variance) z)`, `z ~ N(0, 1)`: the expectation of `g` given the
+        other field of a pair. Quadrature here; closed forms in subclasses."""
+        nodes, weights = hermite_rule(self.quadrature_order_2d)
+        spread = jnp.sqrt(jnp.maximum(variance, 0.0))[..., None] * nodes
+        return jnp.sum(self(mean[..., None] + spread) * weights.astype(spread.dtype), axis=-1)
+
+    @classmethod
+    def _closed_conditional_mean(cls) -> bool:
+        return cls.conditional_mean is not Activation.conditional_mean
+
+    def i2(self, C: Float[Array, "*batch 2 2"], other: Activation | None = None) -> Array:
+        """`E[g(u1) h(u2)]` with `(u1, u2) ~ N(0, C)`; `h = other` (default: `g` itself).
+
+        Generic rule: condition on one field and integrate the closed-form conditional mean of
+        the other (exact through kinks and jumps of that one) with a 1-d Gauss-Hermite rule;
+        a product rule when neither activation has a closed conditional mean.
+        """
+        other = self if other is None else other
+        C = jnp.asarray(C)
+        if type(other)._closed_conditional_mean():
+            return _conditioned_i2(self, other, C, self.quadrature_order_1d)
+        if type(self)._closed_conditional_mean():
+            swapped = C[..., ::-1, ::-1]
+            return _conditioned_i2(other, self, swapped, self.quadrature_order_1d)
+        return expect_2d(self, other, C, self.quadrature_order_2d)
+
+    def kappa(self) -> tuple[Array, Array, Array]:
+        """Gaussian-equivalence coefficients `(kappa0, kappa1, kappa_star)` (THEORY.md Sec. 2).
+
+        `kappa0 = E g(z)`, `kappa1 = E z g(z)`, `kappa_star^2 = E g(z)^2 - kappa0^2 - kappa1^2`,
+        `z ~ N(0, 1)`.
+        """
+        k0, k1 = self.gaussian_moments(jnp.asarray(1.0))
+        second = expect_1d(lambda u: self(u) ** 2, jnp.asarray(1.0), self.quadrature_order_1d)
+        return k0, k1, jnp.sqrt(jnp.maximum(second - k0**2 - k1**2, 0.0))
+
+    def _same_kind(self, other: Activation | None) -> bool:
+        return other is None or type(other) is type(self)
+
+
+def _conditioned_i2(outer: Activation, inner: Activation, C: Array, order: int) -> Array:
+    """`E[outer(u1) E[inner(u2) | u1]]` with the inner expectation in closed form."""
+    c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+    positive = c11 > 0
+    safe = jnp.where(positive, c11, 1.0)
+    slope = jnp.where(positive, c12 / safe, 0.0)
+    residual = jnp.maximum(c22 - slope * c12, 0.0)
+    nodes, weights = hermite_rule(order)
+    u1 = jnp.sqrt(jnp.maximum(c11, 0.0))[..., None] * nodes
+    inner_mean = inner.conditional_mean(slope[..., None] * u1, residual[..., None])
+    return jnp.sum(outer(u1) * inner_mean * weights.astype(u1.dtype), axis=-1)
+
+
+def _safe_ratio(numerator: Array, denominator: Array) -> tuple[Array, Array]:
+    positive = denominator > 0
+    return jnp.where(positive, numerator / jnp.where(positive, denominator, 1.0), 0.0), positive
+
+
+class Erf(Activation):
+    """`g(x) = erf(x / sqrt 2)`, the soft committee machine's activation (THEORY.md Sec. 1)."""
+
+    name: ClassVar[str] = "erf"
+
+    def __call__(self, x):
+        return jsp.erf(x / math.sqrt(2.0))
+
+    def derivative(self, x):
+        return math.sqrt(2.0 / math.pi) * jnp.exp(-(x**2) / 2.0)
+
+    def gaussian_moments(self, variance):
+        variance = jnp.asarray(variance)
+        return jnp.zeros_like(variance), math.sqrt(2 / math.pi) * variance / jnp.sqrt(1 + variance)
+
+    def conditional_mean(self, mean, variance):
+        return jsp.erf(mean / jnp.sqrt(2.0 * (1.0 + variance)))
+
+    def i2(self, C, other=None):
+        if not self._same_kind(other):
+            return super().i2(C, other)
+        C = jnp.asarray(C)
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        return (2.0 / math.pi) * _atan2_arcsine(c12, (1.0 + c11) * (1.0 + c22))
+
+
+class Linear(Activation):
+    """`g(x) = x`."""
+
+    name: ClassVar[str] = "linear"
+
+    def __call__(self, x):
+        return x
+
+    def derivative(self, x):
+        return jnp.ones_like(x)
+
+    def gaussian_moments(self, variance):
+        variance = jnp.asarray(variance)
+        return jnp.zeros_like(variance), variance
+
+    def conditional_mean(self, mean, variance):
+        return mean + 0.0 * variance
+
+    def i2(self, C, other=None):
+        if not self._same_kind(other):
+            return super().i2(C, other)
+        return jnp.asarray(C)[..., 0, 1]
+
+
+class ReLU(Activation):
+    """`g(x) = max(x, 0)`."""
+
+    name: ClassVar[str] = "relu"
+
+    def __call__(self, x):
+        return jnp.maximum(x, 0.0)
+
+    def derivative(self, x):
+        return (x > 0).astype(jnp.result_type(x, float))
+
+    def gaussian_moments(self, variance):
+        variance = jnp.asarray(variance)
+        return jnp.sqrt(variance / (2 * math.pi)), variance / 2.0
+
+    def conditional_mean(self, mean, variance):
+        spread = jnp.sqrt(jnp.maximum(variance, 0.0))
+        ratio, positive = _safe_ratio(mean, spread)
+        smooth = mean * jsp.ndtr(ratio) + spread * jnp.exp(-(ratio**2) / 2) / math.sqrt(2 * math.pi)
+        return jnp.where(positive, smooth, jnp.maximum(mean, 0.0))
+
+    def i2(self, C, other=None):
+        if not self._same_kind(other):
+            return super().i2(C, other)
+        C = jnp.asarray(C)
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        rho, scale = _correlation(c12, c11 * c22)
+        root = scale * jnp.sqrt((1.0 - rho) * (1.0 + rho))
+        # pi - arccos(rho) = pi/2 + asin(rho), written stably.
+        angle = math.pi / 2 + _atan2_arcsine(c12, c11 * c22)
+        return (root + c12 * angle) / (2 * math.pi)
+
+
+class Tanh(Activation):
+    """`g(x) = tanh(x)` (integrals by quadrature)."""
+
+    name: ClassVar[str] = "tanh"
+
+    def __call__(self, x):
+        return jnp.tanh(x)
+
+    def derivative(self, x):
+        return 1.0 - jnp.tanh(x) ** 2
+
+
+class Sign(Activation):
+    """`g(x) = sign(x)`; its derivative is zero almost everywhere (no use as a student)."""
+
+    name: ClassVar[str] = "sign"
+
+    def __call__(self, x):
+        return jnp.sign(x)
+
+    def derivative(self, x):
+        return jnp.zeros_like(x)
+
+    def gaussian_moments(self, variance):
+        variance = jnp.asarray(variance)
+        return jnp.zeros_like(variance), jnp.sqrt(2.0 / math.pi * variance)
+
+    def conditional_mean(self, mean, variance):
+        spread = jnp.sqrt(jnp.maximum(variance, 0.0))
+        ratio, positive = _safe_ratio(mean, spread)
+        return jnp.where(positive, jsp.erf(ratio / math.sqrt(2.0)), jnp.sign(mean))
+
+    def i2(self, C, other=None):
+        if not self._same_kind(other):
+            return super().i2(C, other)
+        C = jnp.asarray(C)
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        return (2.0 / math.pi) * _atan2_arcsine(c12, c11 * c22)
+
+
+class Quadratic(Activation):
+    """`g(x) = x^2`."""
+
+    name: ClassVar[str] = "quadratic"
+
+    def __call__(self, x):
+        return x**2
+
+    def derivative(self, x):
+        return 2.0 * x
+
+    def gaussian_moments(self, variance):
+        variance = jnp.asarray(variance)
+        return variance, jnp.zeros_like(variance)
+
+    def conditional_mean(self, mean, variance):
+        return mean**2 + variance
+
+    def i2(self, C, other=None):
+        if not self._same_kind(other):
+            return super().i2(C, other)
+        C = jnp.asarray(C)
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        return c11 * c22 + 2.0 * c12**2
+
+
+class Custom(Activation):
+    """A user function `g`, differentiated by JAX and integrated by Gauss–Hermite quadrature.
+
+    Quadrature converges fast for smooth functions; for kinks or jumps prefer a built-in closed
+    form or raise `quadrature_order_*`.
+
+    **Arguments:**
+
+    - `fn`: a JAX-traceable elementwise function.
+    - `label`: a name for tables and plots.
+
+    Example: `jaxgem.Custom(jax.nn.softplus, label="softplus")`.
+    """
+
+    fn: Callable[[Array], Array] = eqx.field(static=True)
+    label: str = eqx.field(static=True, default="custom")
+
+    def __check_init__(self):
+        if not callable(self.fn):
+            raise TypeError(f"Custom activation needs a callable fn, got {type(self.fn).__name__}")
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.label
+
+    def __call__(self, x):
+        return self.fn(x)
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Erf, Linear, ReLU, Tanh, Sign, Quadratic)
+}
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """The activation called `name` (`erf`, `linear`, `relu`, `tanh`, `sign`, `quadratic`)."""
+    if isinstance(name, Activation):
+        return name
+    try:
+        return ACTIVATIONS[str(name).lower()]()
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)} "
+            "or pass jaxgem.Custom(fn) from Python"
+        ) from None

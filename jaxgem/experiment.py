@@ -1,0 +1,176 @@
+"""Run a configured experiment: build the data models and networks, simulate every curve, and
+write a CSV, a JSON record, a PNG and the trajectories to an output folder.
+
+Re-running into the same folder resumes from the checkpoints there (an interrupted run continues;
+a finished one is read back), so nothing computed is lost.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import jax
+
+from .config import ConfigError
+from .data import GaussianEquivalent, HiddenManifold, IIDGaussian
+from .data.base import DataModel
+from .io import save_csv, save_json
+from .networks import TwoLayerNetwork
+from .online import run_metadata, simulate
+from .plotting import plot_learning_curves
+from .results import Trajectory
+
+__all__ = ["build_data_models", "network_initialisers", "run_experiment", "summary_table"]
+
+
+def build_data_models(config: dict, key: jax.Array) -> dict[str, DataModel]:
+    """The data model of `config["data"]` and, if asked, its Gaussian equivalent, by curve name."""
+    data = config["data"]
+    if data["model"] == "iid":
+        return {"iid": IIDGaussian(N=data["N"])}
+    model = HiddenManifold.random(
+        key, data["N"], data["D"], data["activation"], moments=data["moments"]
+    )
+    curves: dict[str, DataModel] = {"hidden_manifold": model}
+    if data["gaussian_equivalent"]:
+        curves["gaussian_equivalent"] = GaussianEquivalent.of(model)
+    return curves
+
+
+def _network(section: dict, key, N: int, teacher=None) -> TwoLayerNetwork:
+    common = dict(output_scaling=section["output_scaling"])
+    if section["init"] == "informed":
+        if teacher.N != N:
+            raise ConfigError(
+                "student.init = 'informed' needs the teacher to read the student's input "
+                "(data.model = 'iid')"
+            )
+        readout = section["readout"]
+        if not isinstance(readout, (int, float)):
+            raise ConfigError("student.init = 'informed' needs a numeric student.readout")
+        return TwoLayerNetwork.informed(
+            key,
+            teacher,
+            section["K"],
+            section["activation"],
+            overlap=section["overlap"],
+            readout=readout,
+            **common,
+        )
+    return TwoLayerNetwork.gaussian(
+        key,
+        section["K"],
+        N,
+        section["activation"],
+        std=section["std"],
+        readout=section["readout"],
+        **common,
+    )
+
+
+def network_initialisers(config: dict, data_model: DataModel):
+    """`(teacher, student)` initialisers for `simulate` (the student may read its teacher)."""
+    teacher = functools.partial(_network, config["teacher"], N=data_model.latent_dim)
+    student_section = config["student"]
+    if student_section["init"] == "informed":
+
+        def student(key, teacher):
+            return _network(student_section, key, data_model.input_dim, teacher)
+    else:
+        student = functools.partial(_network, student_section, N=data_model.input_dim)
+    return teacher, student
+
+
+def summary_table(curves: dict[str, Trajectory]) -> str:
+    """A text table: final eg (mean ± error over seeds) per curve and hyperparameter."""
+    header = f"{'curve':<22}{'lr':>8}{'noise':>8}{'t':>9}{'eg (mean ± sem)':>26}{'seeds ok':>10}"
+    lines = [header, "-" * len(header)]
+    for name, traj in curves.items():
+        last = traj.completed - 1
+        mean, sem = traj.mean(), traj.sem()
+        for h in range(mean.shape[0]):
+            lr, noise = traj.hyperparameters["lr"][h], traj.hyperparameters["noise"][h]
+            eg = f"{mean[h, last]:.5g} ± {sem[h, last]:.2g}"
+            ok = f"{traj.healthy[h].sum()}/{traj.healthy.shape[1]}"
+            lines.append(f"{name:<22}{lr:>8.3g}{noise:>8.3g}{traj.t[last]:>9.4g}{eg:>26}{ok:>10}")
+    return "\n".join(lines)
+
+
+def run_experiment(
+    config: dict, out_dir: str | Path, *, progress: bool = True, restart: bool = False, echo=print
+) -> dict[str, Trajectory]:
+    """Run every curve of `config`, writing into `out_dir`:
+
+    - `eg.csv`: long table (curve, hyperparameters, t, eg mean and sem, seeds);
+    - `run.json`: the configuration, seed, versions, dtype, device, files and divergences;
+    - `eg.png`: the learning curves;
+    - `<curve>.npz`: each `Trajectory` (`jaxgem.Trajectory.load`), and
+      `<curve>.checkpoint.npz`, from which an interrupted run resumes.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data_key, run_key = jax.random.split(jax.random.key(config["seed"]))
+    curves = build_data_models(config, data_key)
+    training, record = config["training"], config["record"]
+    results: dict[str, Trajectory] = {}
+    for name, data_model in curves.items():
+        checkpoint = out / f"{name}.checkpoint.npz"
+        if restart and checkpoint.exists():
+            checkpoint.unlink()
+        teacher, student = network_initialisers(config, data_model)
+        trajectory = simulate(
+            run_key,
+            data_model,
+            teacher,
+            student,
+            lr=training["lr"],
+            lr_v=training["lr_v"],
+            noise=training["noise"],
+            weight_decay=training["weight_decay"],
+            product=training["product"],
+            train_second_layer=training["train_second_layer"],
+            batch_size=training["batch_size"],
+            t_max=record["t_max"],
+            n_records=record["n_records"],
+            spacing=record["spacing"],
+            test_set_size=record["test_set_size"],
+            seeds=config["seeds"],
+            checkpoint=checkpoint,
+            progress=progress,
+            description=name,
+        )
+        trajectory.metadata["config"] = config
+        trajectory.save(out / f"{name}.npz")
+        results[name] = trajectory
+        save_csv(out / "eg.csv", [row for n, t in results.items() for row in t.rows(curve=n)])
+
+    divergences = {n: t.divergence_report() for n, t in results.items()}
+    save_json(
+        out / "run.json",
+        {
+            "config": config,
+            "seed": config["seed"],
+            **run_metadata(),
+            "dtype": next(iter(results.values())).metadata["dtype"],
+            "files": {
+                "table": "eg.csv",
+                "plot": "eg.png",
+                "trajectories": {n: f"{n}.npz" for n in results},
+            },
+            "divergences": divergences,
+        },
+    )
+    plot_learning_curves(results, out / "eg.png", title=config["description"] or config["name"])
+    echo(summary_table(results))
+    for lines in divergences.values():
+        for line in lines:
+            echo(line)
+    echo(f"wrote {out}/eg.csv, eg.png, run.json and {', '.join(f'{n}.npz' for n in results)}")
+    return results
+
+
+def read_run(out_dir) -> dict:
+    """The `run.json` of a finished run."""
+    return json.loads((Path(out_dir) / "run.json").read_text())

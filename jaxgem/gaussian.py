@@ -1,0 +1,68 @@
+"""Gaussian quadrature: expectations of functions of one or two jointly Gaussian variables.
+
+Probabilists' Gauss–Hermite rules, normalised so the weights sum to one, and a product rule in two
+dimensions after factorising the 2 x 2 covariance. Everything is vectorised over leading axes of
+the variances / covariances, so a whole matrix of index pairs is one array operation.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+__all__ = ["hermite_rule", "expect_1d", "expect_2d", "cholesky_2x2"]
+
+
+@functools.cache
+def hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights with `sum_i w_i f(z_i) ≈ E f(z)`, `z ~ N(0, 1)`.
+
+    Exact for polynomials of degree up to `2 * order - 1`.
+    """
+    if order < 1:
+        raise ValueError(f"quadrature order must be a positive integer, got {order}")
+    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    return nodes, weights / weights.sum()
+
+
+def expect_1d(
+    f: Callable[[Array], Array], variance: Float[Array, "*batch"], order: int = 64
+) -> Float[Array, "*batch"]:
+    """`E f(u)` for `u ~ N(0, variance)`, vectorised over `variance`."""
+    nodes, weights = hermite_rule(order)
+    u = jnp.sqrt(jnp.maximum(variance, 0.0))[..., None] * nodes
+    return jnp.sum(f(u) * weights.astype(u.dtype), axis=-1)
+
+
+def cholesky_2x2(C: Float[Array, "*batch 2 2"]) -> tuple[Array, Array, Array]:
+    """Entries `(l11, l21, l22)` of the lower Cholesky factor of a 2 x 2 covariance.
+
+    Safe at zero variance and at correlation ±1 (the factor is then singular, not NaN).
+    """
+    c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+    l11 = jnp.sqrt(jnp.maximum(c11, 0.0))
+    safe = jnp.where(l11 > 0, l11, 1.0)
+    l21 = jnp.where(l11 > 0, c12 / safe, 0.0)
+    l22 = jnp.sqrt(jnp.maximum(c22 - l21**2, 0.0))
+    return l11, l21, l22
+
+
+def expect_2d(
+    f1: Callable[[Array], Array],
+    f2: Callable[[Array], Array],
+    C: Float[Array, "*batch 2 2"],
+    order: int = 24,
+) -> Float[Array, "*batch"]:
+    """`E f1(u1) f2(u2)` for `(u1, u2) ~ N(0, C)`, by a product Gauss–Hermite rule."""
+    nodes, weights = hermite_rule(order)
+    l11, l21, l22 = (x[..., None, None] for x in cholesky_2x2(C))
+    z1 = nodes[:, None]
+    z2 = nodes[None, :]
+    u1 = l11 * z1 + 0.0 * z2
+    u2 = l21 * z1 + l22 * z2
+    w = (weights[:, None] * weights[None, :]).astype(u1.dtype)
+    return jnp.sum(f1(u1) * f2(u2) * w, axis=(-2, -1))

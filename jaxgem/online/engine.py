@@ -1,0 +1,142 @@
+"""The compiled core of online SGD: one SGD step, a block of steps, and the observables.
+
+Layout of a simulation state: students carry leading axes `(S, H)` (seeds, hyperparameters),
+teachers and keys a leading `S`. All runs of one seed share the input stream, so the inputs of a
+block are generated once per seed (one matrix product for a generator) and the sequential SGD
+updates of every run are scanned over the block (THEORY.md Sec. 1; DESIGN.md "Performance").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from ..data.base import DataModel
+from ..networks import TwoLayerNetwork
+from ..order_parameters import generalisation_error
+from .hyperparameters import Hyperparameters
+
+__all__ = ["SimulationState", "sgd_step", "advance", "observe", "TRACE_COUNTS"]
+
+#: How often each compiled function has been traced (a test asserts sweeps do not retrace).
+TRACE_COUNTS: Counter[str] = Counter()
+
+
+class SimulationState(eqx.Module):
+    """Everything that evolves: students `(S, H, ...)`, teachers `(S, ...)`, per-seed keys, and
+    the number of blocks done."""
+
+    students: TwoLayerNetwork
+    teachers: TwoLayerNetwork
+    keys: PRNGKeyArray
+    blocks_done: Int[Array, ""]
+
+
+def sgd_step(
+    student: TwoLayerNetwork,
+    x: Float[Array, "B N"],
+    target: Float[Array, " B"],
+    noise_draw: Float[Array, " B"],
+    hyper: Hyperparameters,
+    train_second_layer: bool,
+) -> TwoLayerNetwork:
+    """One (mini-batch) SGD step on `(y - yhat)^2 / 2` for one run, exactly as THEORY.md Sec. 1.
+
+    `w_k += (eta / sqrt N) v_k g'(lambda_k) e x - (kappa / N) w_k` and, when the second layer is
+    trained, `v_k += (eta_v / N) g(lambda_k) e - (kappa / N) v_k`, gradients averaged over the
+    mini-batch, `e = y* + sigma xi - yhat`, `v` the effective readout.
+    """
+    N = student.N
+    scale = student.output_scale
+    fields = student.fields(x)
+    g = student.activation(fields)
+    readout = scale * student.v
+    error = target + hyper.noise * noise_draw - g @ readout
+    batch = x.shape[0]
+    grad_w = ((readout * student.activation.derivative(fields)) * error[:, None]).T @ x / batch
+    decay = hyper.weight_decay / N
+    w = student.w + (hyper.lr / math.sqrt(N)) * grad_w - decay * student.w
+    v = student.v
+    if train_second_layer:
+        grad_v = scale * jnp.mean(g * error[:, None], axis=0)
+        v = v + (hyper.lr_v / N) * grad_v - decay * v
+    return eqx.tree_at(lambda s: (s.w, s.v), student, (w, v))
+
+
+def _block_data(data_model: DataModel, teacher, key, block_index, steps, batch):
+    """Inputs, teacher outputs and noise draws of one block for one seed."""
+    data_key, noise_key = jax.random.split(jax.random.fold_in(key, block_index))
+    x, c = data_model.sample(data_key, steps * batch)
+    target = teacher(c)
+    noise_draw = jax.random.normal(noise_key, (steps * batch,), x.dtype)
+    return (
+        x.reshape(steps, batch, -1),
+        target.reshape(steps, batch),
+        noise_draw.reshape(steps, batch),
+    )
+
+
+@eqx.filter_jit
+def advance(
+    state: SimulationState,
+    n_blocks: Int[Array, ""],
+    data_model: DataModel,
+    hyper: Hyperparameters,
+    steps_per_block: int,
+    batch_size: int,
+    train_second_layer: bool,
+) -> SimulationState:
+    """Run `n_blocks` blocks of `steps_per_block` SGD steps on every run; `n_blocks` is traced,
+    so any number of blocks reuses one compilation."""
+    TRACE_COUNTS["advance"] += 1
+    per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
+    per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None))  # over S
+    block_data = jax.vmap(_block_data, in_axes=(None, 0, 0, None, None, None), out_axes=1)
+
+    def one_block(i, carry):
+        students, blocks_done = carry
+        x, target, noise_draw = block_data(
+            data_model, state.teachers, state.keys, blocks_done, steps_per_block, batch_size
+        )
+
+        def one_step(students, inputs):
+            return per_seed(students, *inputs, hyper, train_second_layer), None
+
+        students, _ = jax.lax.scan(one_step, students, (x, target, noise_draw))
+        return students, blocks_done + 1
+
+    students, blocks_done = jax.lax.fori_loop(
+        0, n_blocks, one_block, (state.students, state.blocks_done)
+    )
+    return eqx.tree_at(lambda s: (s.students, s.blocks_done), state, (students, blocks_done))
+
+
+def _run_observables(data_model, student, teacher, test_x, test_c):
+    op = data_model.order_parameters(student, teacher)
+    eg = generalisation_error(op, student.activation, teacher.activation)
+    out = {"eg": eg, "Q": op.Q, "R": op.R, "v": op.v}
+    if test_x is not None:
+        squared = 0.5 * (teacher(test_c) - student(test_x)) ** 2
+        out["eg_test"] = jnp.mean(squared)
+        out["eg_test_sem"] = jnp.std(squared) / math.sqrt(squared.shape[0])
+    return out
+
+
+@eqx.filter_jit
+def observe(
+    state: SimulationState,
+    data_model: DataModel,
+    test_x: Float[Array, "P N"] | None,
+    test_c: Float[Array, "P D"] | None,
+) -> dict[str, Array]:
+    """Order parameters `Q, R, v`, `eg` from them, and optionally the test-set error, per run
+    `(S, H)`."""
+    TRACE_COUNTS["observe"] += 1
+    per_run = jax.vmap(_run_observables, in_axes=(None, 0, None, None, None))
+    per_seed = jax.vmap(per_run, in_axes=(None, 0, 0, None, None))
+    return per_seed(data_model, state.students, state.teachers, test_x, test_c)

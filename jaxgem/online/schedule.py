@@ -1,0 +1,46 @@
+"""When to record: times `t = steps / N` rounded to whole blocks of steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["record_blocks", "default_steps_per_block"]
+
+
+def default_steps_per_block(N: int, batch_size: int) -> int:
+    """Steps generated per block: at most 128 samples (large enough for efficient generation,
+    small enough to stay in cache) and at most N / 10 steps, so records resolve `dt = 0.1`."""
+    return max(1, min(128 // batch_size, N // 10))
+
+
+def record_blocks(
+    N: int,
+    steps_per_block: int,
+    *,
+    t_max: float | None = None,
+    times=None,
+    n_records: int = 50,
+    spacing: str = "log",
+) -> np.ndarray:
+    """Block counts at which to record, strictly increasing and starting with 0.
+
+    Give explicit `times`, or `t_max` with `n_records` points spaced `"log"` (default) or
+    `"linear"`. Each time becomes the nearest whole number of blocks.
+    """
+    dt = steps_per_block / N
+    if times is None:
+        if t_max is None or not t_max > 0:
+            raise ValueError(f"t_max must be a positive time, got {t_max!r}")
+        if n_records < 2:
+            raise ValueError(f"n_records must be at least 2, got {n_records}")
+        if spacing == "log":
+            times = np.geomspace(dt, t_max, n_records - 1)
+        elif spacing == "linear":
+            times = np.linspace(0, t_max, n_records)
+        else:
+            raise ValueError(f"spacing must be 'log' or 'linear', got {spacing!r}")
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or np.any(times < 0) or not np.all(np.isfinite(times)):
+        raise ValueError("times must be a non-empty 1-d list of non-negative finite numbers")
+    blocks = np.unique(np.concatenate([[0], np.round(times / dt).astype(np.int64)]))
+    return blocks

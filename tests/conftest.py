@@ -1,0 +1,27 @@
+"""Shared fixtures: float64 on demand (never switched on globally), small models."""
+
+import contextlib
+
+import jax
+import pytest
+
+
+def _x64_context():
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64  # older JAX
+
+    return enable_x64()
+
+
+@pytest.fixture
+def x64():
+    """Run a test in double precision."""
+    with _x64_context():
+        yield
+
+
+@pytest.fixture
+def no_x64():
+    with contextlib.nullcontext():
+        yield
