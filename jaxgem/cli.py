@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"jaxgem: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("jaxgem: interrupted; the checkpoints are saved: run the same command again to "
+              "resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -188,7 +188,7 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
 
     monkeypatch.setattr(simulate_module, "observe", interrupting_observe)
     with pytest.raises(KeyboardInterrupt):
-        run(0, n_records=10, checkpoint=path, save_every=0.0)
+        run(0, n_records=10, checkpoint=path)  # saved on interruption
     monkeypatch.setattr(simulate_module, "observe", original)
 
     partial = jaxgem.Trajectory.load(path)

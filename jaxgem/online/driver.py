@@ -184,7 +184,6 @@ def simulate(
     if isinstance(test_set_size, bool) or not isinstance(test_set_size, int) or test_set_size < 0:
         raise ValueError(f"test_set_size must be a non-negative integer, got {test_set_size!r}")
     table = hyperparameter_table(lr, lr_v, noise, weight_decay, product=product)
-    hyper = Hyperparameters(**{k: jnp.asarray(v, jnp.float32) for k, v in table.items()})
     N = data_model.input_dim
     steps_per_block = steps_per_block or default_steps_per_block(N, batch_size)
     blocks = record_blocks(
@@ -199,6 +198,8 @@ def simulate(
     students = _per_seed(student, split[:, 1], "student", teachers)
     first = lambda tree: jax.tree.map(lambda a: a[0], tree)  # noqa: E731
     data_model.check_networks(first(students), first(teachers))
+    dtype = students.w.dtype  # hyperparameters follow the networks' precision
+    hyper = Hyperparameters(**{k: jnp.asarray(v, dtype) for k, v in table.items()})
     H = hyper.size
     students = jax.tree.map(
         lambda a: jnp.broadcast_to(a[:, None], (a.shape[0], H) + a.shape[1:]), students
@@ -305,18 +306,20 @@ def simulate(
     if completed == 0:
         record(0)
         completed = 1
-    for r in range(completed, R):
-        while int(state.blocks_done) < blocks[r]:
-            n = min(chunk, blocks[r] - int(state.blocks_done))
-            state = advance(state, jnp.asarray(n, jnp.int32), *step_args)
-            bar.update(n)
-        record(r)
-        completed = r + 1
-        if time.monotonic() - last_save > save_every:
-            save()
-            last_save = time.monotonic()
-    bar.close()
-    save()
+    try:
+        for r in range(completed, R):
+            while int(state.blocks_done) < blocks[r]:
+                n = min(chunk, blocks[r] - int(state.blocks_done))
+                state = advance(state, jnp.asarray(n, jnp.int32), *step_args)
+                bar.update(n)
+            record(r)
+            completed = r + 1
+            if time.monotonic() - last_save > save_every:
+                save()
+                last_save = time.monotonic()
+    finally:  # interrupted or not, keep everything computed so far
+        bar.close()
+        save()
     result = trajectory()
     report = result.divergence_report()
     if report:

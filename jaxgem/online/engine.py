@@ -81,6 +81,13 @@ def _block_data(data_model: DataModel, teacher, key, block_index, steps, batch):
     )
 
 
+def _seed_group(seeds: int, largest: int = 8) -> int:
+    """The largest divisor of `seeds` not above `largest`: seeds advance in groups of this size,
+    which keeps a group's block of inputs in cache (measured: 32 seeds in groups of 8 run at the
+    per-seed speed of 8)."""
+    return max(g for g in range(1, min(seeds, largest) + 1) if seeds % g == 0)
+
+
 @eqx.filter_jit
 def advance(
     state: SimulationState,
@@ -92,27 +99,37 @@ def advance(
     train_second_layer: bool,
 ) -> SimulationState:
     """Run `n_blocks` blocks of `steps_per_block` SGD steps on every run; `n_blocks` is traced,
-    so any number of blocks reuses one compilation."""
+    so any number of blocks reuses one compilation. Seeds are independent, so they advance in
+    groups (`lax.map`), each group through all its blocks."""
     TRACE_COUNTS["advance"] += 1
     per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
     per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None))  # over S
     block_data = jax.vmap(_block_data, in_axes=(None, 0, 0, None, None, None), out_axes=1)
 
-    def one_block(i, carry):
-        students, blocks_done = carry
-        x, target, noise_draw = block_data(
-            data_model, state.teachers, state.keys, blocks_done, steps_per_block, batch_size
-        )
+    def run_group(group):
+        students, teachers, keys = group
 
-        def one_step(students, inputs):
-            return per_seed(students, *inputs, hyper, train_second_layer), None
+        def one_block(i, students):
+            x, target, noise_draw = block_data(
+                data_model, teachers, keys, state.blocks_done + i, steps_per_block, batch_size
+            )
 
-        students, _ = jax.lax.scan(one_step, students, (x, target, noise_draw))
-        return students, blocks_done + 1
+            def one_step(students, inputs):
+                return per_seed(students, *inputs, hyper, train_second_layer), None
 
-    students, blocks_done = jax.lax.fori_loop(
-        0, n_blocks, one_block, (state.students, state.blocks_done)
+            return jax.lax.scan(one_step, students, (x, target, noise_draw))[0]
+
+        return jax.lax.fori_loop(0, n_blocks, one_block, students)
+
+    S = state.keys.shape[0]
+    G = _seed_group(S)
+    grouped = jax.tree.map(
+        lambda a: a.reshape((S // G, G) + a.shape[1:]),
+        (state.students, state.teachers, state.keys),
     )
+    students = jax.lax.map(run_group, grouped)
+    students = jax.tree.map(lambda a: a.reshape((S,) + a.shape[2:]), students)
+    blocks_done = state.blocks_done + n_blocks
     return eqx.tree_at(lambda s: (s.students, s.blocks_done), state, (students, blocks_done))
 
 
