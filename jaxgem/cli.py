@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jaxgem: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("jaxgem: interrupted; the checkpoints are saved: run the same command again to "
-              "resume", file=sys.stderr)
+        print(
+            "jaxgem: interrupted; the checkpoints are saved: run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
 
 
