@@ -6,7 +6,7 @@ models for learning with shallow neural networks" (MSML 2021).
 
 __version__ = "0.1.0"
 
-from . import data, online
+from . import data, ode, online
 from .activations import (
     ACTIVATIONS,
     Activation,
@@ -48,4 +48,5 @@ __all__ = [
     "Trajectory",
     "data",
     "online",
+    "ode",
 ]

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jsp
 from jaxtyping import Array, Float
 
-from .gaussian import expect_1d, expect_2d, hermite_rule
+from .gaussian import expect_1d, expect_2d, expect_nd, hermite_rule
 
 __all__ = [
     "Activation",
@@ -69,6 +69,8 @@ class Activation(eqx.Module):
     name: ClassVar[str] = "activation"
     quadrature_order_1d: ClassVar[int] = 96
     quadrature_order_2d: ClassVar[int] = 24
+    quadrature_order_3d: ClassVar[int] = 24
+    quadrature_order_4d: ClassVar[int] = 16
 
     @abc.abstractmethod
     def __call__(self, x: Array) -> Array:
@@ -114,6 +116,30 @@ class Activation(eqx.Module):
             swapped = C[..., ::-1, ::-1]
             return _conditioned_i2(other, self, swapped, self.quadrature_order_1d)
         return expect_2d(self, other, C, self.quadrature_order_2d)
+
+    def i3(self, C: Float[Array, "*batch 3 3"], third: Activation | None = None) -> Array:
+        """`I3 = E[g'(u1) u2 h(u3)]`, `u ~ N(0, C)`, `h = third` (default `g`) (THEORY Sec. 2)."""
+        third = self if third is None else third
+        identity = lambda u: u  # noqa: E731
+        return expect_nd(
+            [self.derivative, identity, third], jnp.asarray(C), self.quadrature_order_3d
+        )
+
+    def i4(
+        self,
+        C: Float[Array, "*batch 4 4"],
+        third: Activation | None = None,
+        fourth: Activation | None = None,
+    ) -> Array:
+        """`I4 = E[g'(u1) g'(u2) h3(u3) h4(u4)]`, `u ~ N(0, C)` (defaults `h3 = h4 = g`)."""
+        third = self if third is None else third
+        fourth = self if fourth is None else fourth
+        functions = [self.derivative, self.derivative, third, fourth]
+        return expect_nd(functions, jnp.asarray(C), self.quadrature_order_4d)
+
+    def j2(self, C: Float[Array, "*batch 2 2"]) -> Array:
+        """`J2 = E[g'(u1) g'(u2)]`, `u ~ N(0, C)`."""
+        return expect_2d(self.derivative, self.derivative, jnp.asarray(C), self.quadrature_order_2d)
 
     def kappa(self) -> tuple[Array, Array, Array]:
         """Gaussian-equivalence coefficients `(kappa0, kappa1, kappa_star)` (THEORY.md Sec. 2).
@@ -172,6 +198,48 @@ class Erf(Activation):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return (2.0 / math.pi) * _atan2_arcsine(c12, (1.0 + c11) * (1.0 + c22))
 
+    def i3(self, C, third=None):
+        if not self._same_kind(third):
+            return super().i3(C, third)
+        C = jnp.asarray(C)
+        c11, c12, c13 = C[..., 0, 0], C[..., 0, 1], C[..., 0, 2]
+        c23, c33 = C[..., 1, 2], C[..., 2, 2]
+        lambda3 = (1 + c11) * (1 + c33) - c13**2
+        return (2 / math.pi) * (c23 * (1 + c11) - c12 * c13) / ((1 + c11) * jnp.sqrt(lambda3))
+
+    def i4(self, C, third=None, fourth=None):
+        if not (self._same_kind(third) and self._same_kind(fourth)):
+            return super().i4(C, third, fourth)
+        C = jnp.asarray(C)
+        c = lambda a, b: C[..., a - 1, b - 1]  # noqa: E731  (1-based, as in THEORY.md)
+        lambda4 = (1 + c(1, 1)) * (1 + c(2, 2)) - c(1, 2) ** 2
+        lambda0 = (
+            lambda4 * c(3, 4)
+            - c(2, 3) * c(2, 4) * (1 + c(1, 1))
+            - c(1, 3) * c(1, 4) * (1 + c(2, 2))
+            + c(1, 2) * c(1, 3) * c(2, 4)
+            + c(1, 2) * c(1, 4) * c(2, 3)
+        )
+        lambda1 = (
+            lambda4 * (1 + c(3, 3))
+            - c(2, 3) ** 2 * (1 + c(1, 1))
+            - c(1, 3) ** 2 * (1 + c(2, 2))
+            + 2 * c(1, 2) * c(1, 3) * c(2, 3)
+        )
+        lambda2 = (
+            lambda4 * (1 + c(4, 4))
+            - c(2, 4) ** 2 * (1 + c(1, 1))
+            - c(1, 4) ** 2 * (1 + c(2, 2))
+            + 2 * c(1, 2) * c(1, 4) * c(2, 4)
+        )
+        arcsine = _atan2_arcsine(lambda0, lambda1 * lambda2)
+        return (4 / math.pi**2) * arcsine / jnp.sqrt(lambda4)
+
+    def j2(self, C):
+        C = jnp.asarray(C)
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        return (2 / math.pi) / jnp.sqrt(1 + c11 + c22 + c11 * c22 - c12**2)
+
 
 class Linear(Activation):
     """`g(x) = x`."""
@@ -195,6 +263,19 @@ class Linear(Activation):
         if not self._same_kind(other):
             return super().i2(C, other)
         return jnp.asarray(C)[..., 0, 1]
+
+    def i3(self, C, third=None):
+        if not self._same_kind(third):
+            return super().i3(C, third)
+        return jnp.asarray(C)[..., 1, 2]
+
+    def i4(self, C, third=None, fourth=None):
+        if not (self._same_kind(third) and self._same_kind(fourth)):
+            return super().i4(C, third, fourth)
+        return jnp.asarray(C)[..., 2, 3]
+
+    def j2(self, C):
+        return jnp.ones_like(jnp.asarray(C)[..., 0, 0])
 
 
 class ReLU(Activation):
@@ -228,6 +309,23 @@ class ReLU(Activation):
         # pi - arccos(rho) = pi/2 + asin(rho), written stably.
         angle = math.pi / 2 + _atan2_arcsine(c12, c11 * c22)
         return (root + c12 * angle) / (2 * math.pi)
+
+    def i3(self, C, third=None):
+        if not self._same_kind(third):
+            return super().i3(C, third)
+        C = jnp.asarray(C)
+        c11, c12, c13 = C[..., 0, 0], C[..., 0, 1], C[..., 0, 2]
+        c23, c33 = C[..., 1, 2], C[..., 2, 2]
+        rho, scale = _correlation(c13, c11 * c33)
+        root = scale * jnp.sqrt((1.0 - rho) * (1.0 + rho))
+        ratio, _ = _safe_ratio(c12 * root, 2 * math.pi * c11)
+        angle = math.pi / 2 + _atan2_arcsine(c13, c11 * c33)
+        return ratio + c23 * angle / (2 * math.pi)
+
+    def j2(self, C):
+        C = jnp.asarray(C)
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        return (math.pi / 2 + _atan2_arcsine(c12, c11 * c22)) / (2 * math.pi)
 
 
 class Tanh(Activation):

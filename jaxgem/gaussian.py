@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["hermite_rule", "expect_1d", "expect_2d", "cholesky_2x2"]
+__all__ = ["hermite_rule", "expect_1d", "expect_2d", "expect_nd", "cholesky_2x2", "psd_cholesky"]
 
 
 @functools.cache
@@ -66,3 +66,48 @@ def expect_2d(
     u2 = l21 * z1 + l22 * z2
     w = (weights[:, None] * weights[None, :]).astype(u1.dtype)
     return jnp.sum(f1(u1) * f2(u2) * w, axis=(-2, -1))
+
+
+def psd_cholesky(C: Float[Array, "*batch n n"]) -> Float[Array, "*batch n n"]:
+    """Lower-triangular `L` with `L L^T = C` for a positive semi-definite `C`, singular allowed.
+
+    An unrolled Cholesky whose pivots are clamped at zero (a zero pivot zeroes its column), so
+    index tuples such as `(k, k, j)`, whose covariance is singular, factorise exactly instead of
+    giving NaN. A triangular factor keeps `u_1` on one axis of the product rule, which converges
+    far faster than a rotated (eigenvector) factor.
+    """
+    n = C.shape[-1]
+    columns = []
+    for j in range(n):
+        partial = C[..., :, j]
+        for k in range(j):
+            partial = partial - columns[k] * columns[k][..., j : j + 1]
+        pivot = jnp.sqrt(jnp.maximum(partial[..., j], 0.0))
+        positive = pivot > 1e-30
+        safe = jnp.where(positive, pivot, 1.0)
+        column = jnp.where(positive[..., None], partial / safe[..., None], 0.0)
+        column = column * (jnp.arange(n) >= j)  # lower-triangular
+        columns.append(column)
+    return jnp.stack(columns, axis=-1)
+
+
+def expect_nd(
+    functions: list[Callable[[Array], Array]],
+    C: Float[Array, "*batch n n"],
+    order: int,
+) -> Float[Array, "*batch"]:
+    """`E prod_a f_a(u_a)` for `u ~ N(0, C)` in `n = len(functions)` dimensions, by a product
+    Gauss–Hermite rule of `order**n` nodes after factorising `C` (vectorised over the batch)."""
+    n = len(functions)
+    if C.shape[-2:] != (n, n):
+        raise ValueError(f"expected covariances of shape (..., {n}, {n}), got {C.shape}")
+    nodes, weights = hermite_rule(order)
+    grids = np.meshgrid(*([nodes] * n), indexing="ij")
+    z = np.stack([g.ravel() for g in grids], axis=-1)  # (order**n, n)
+    w = np.prod(np.meshgrid(*([weights] * n), indexing="ij"), axis=0).ravel()
+    L = psd_cholesky(C)
+    u = jnp.einsum("...ab,pb->...pa", L, z.astype(L.dtype))  # (*batch, P, n)
+    product = functions[0](u[..., 0])
+    for a in range(1, n):
+        product = product * functions[a](u[..., a])
+    return jnp.sum(product * w.astype(L.dtype), axis=-1)

@@ -231,6 +231,9 @@ def simulate(
         data_model=type(data_model).__name__,
         fingerprint=fingerprint,
         dtype=str(students.w.dtype),
+        student_activation=students.activation.name,
+        teacher_activation=teachers.activation.name,
+        output_scale=students.output_scale,
         key=np.asarray(jax.random.key_data(key)).tolist(),
     )
 

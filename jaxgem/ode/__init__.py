@@ -1,0 +1,20 @@
+"""Order-parameter ODEs of online SGD (THEORY.md Sec. 2, 3), solved with diffrax."""
+
+from .iid import ODEParameters, OrderParameterState, iid_vector_field
+from .integrals import IntegralTensors, field_covariance, integral_tensors
+from .predict import theory_for
+from .solve import SOLVERS, TRACE_COUNTS, ODESolution, solve
+
+__all__ = [
+    "solve",
+    "theory_for",
+    "TRACE_COUNTS",
+    "ODESolution",
+    "SOLVERS",
+    "iid_vector_field",
+    "OrderParameterState",
+    "ODEParameters",
+    "integral_tensors",
+    "IntegralTensors",
+    "field_covariance",
+]

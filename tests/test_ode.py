@@ -1,0 +1,182 @@
+"""Order-parameter ODEs (THEORY.md Sec. 3): reference facts, solvers, gradients, and agreement
+with simulations."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgem
+from jaxgem.ode import TRACE_COUNTS, solve, theory_for
+
+
+def committee(Q, R, v=(1.0, 1.0)):
+    return jaxgem.OrderParameters(
+        Q=jnp.asarray(Q), R=jnp.asarray(R), T=jnp.eye(2), v=jnp.asarray(v), A=jnp.ones(2)
+    )
+
+
+def test_soft_committee_plateau_and_escape():
+    """K = M = 2, erf, eta = 0.5, v = A = 1, T = I, almost symmetric start: a long plateau with
+    eg in 0.0146-0.0150, then perfect learning."""
+    start = committee([[0.2, 0.01], [0.01, 0.2]], [[1.1e-3, 1e-3], [1e-3, 1e-3]])
+    sol = solve(start, jnp.array([0.0, 20, 50, 100, 1000]), activation="erf", lr=0.5)
+    plateau = np.asarray(sol.eg[1:4])
+    assert np.all((plateau > 0.0146) & (plateau < 0.0150)), plateau
+    assert float(sol.eg[-1]) < 1e-4
+
+
+@pytest.mark.parametrize("eta, tolerance", [(0.05, 0.03), (0.02, 0.015)])
+def test_small_noise_asymptote(eta, tolerance):
+    """eg_inf -> eta sigma^2 M / (2 sqrt(3) pi) as eta -> 0 (Goldt et al., NeurIPS 2019); the
+    relative gap shrinks linearly with eta."""
+    sigma, M = 0.1, 2
+    start = committee(jnp.eye(2), 0.99 * jnp.eye(2))
+    sol = solve(
+        start, jnp.array([0.0, 200 / eta, 400 / eta]), activation="erf", lr=eta, noise=sigma
+    )
+    predicted = eta * sigma**2 * M / (2 * math.sqrt(3) * math.pi)
+    assert float(sol.eg[-1]) == pytest.approx(float(sol.eg[-2]), rel=5e-3)  # converged (float32)
+    assert float(sol.eg[-1]) / predicted == pytest.approx(1.0, abs=tolerance)
+
+
+def test_linear_networks_converge_exponentially():
+    op = jaxgem.OrderParameters(Q=[[1.0]], R=[[0.0]], T=[[1.0]], v=[1.0], A=[1.0])
+    times = jnp.linspace(0, 20, 11)
+    sol = solve(op, times, activation="linear", lr=0.3)
+    log_eg = np.log(np.asarray(sol.eg[2:]))
+    slopes = np.diff(log_eg) / np.diff(np.asarray(times[2:]))
+    assert np.all(slopes < -0.1)
+    np.testing.assert_allclose(slopes, slopes.mean(), rtol=0.02)
+
+
+def test_euler_mirrors_the_adaptive_solver():
+    start = committee([[0.5, 0.1], [0.1, 0.4]], [[0.3, 0.1], [0.0, 0.2]])
+    times = jnp.linspace(0, 10, 6)
+    adaptive = solve(start, times, activation="erf", lr=0.5, noise=0.1)
+    euler = solve(start, times, activation="erf", lr=0.5, noise=0.1, solver="euler", dt=0.002)
+    np.testing.assert_allclose(euler.eg, adaptive.eg, rtol=2e-3)
+
+
+def test_a_grid_runs_in_one_compiled_call():
+    start = committee([[0.5, 0.1], [0.1, 0.4]], [[0.3, 0.1], [0.0, 0.2]])
+    times = jnp.linspace(0, 5, 4)
+    grid = solve(
+        start,
+        times,
+        activation="erf",
+        lr=jnp.linspace(0.1, 1.0, 8)[:, None],
+        noise=jnp.array([0.0, 0.2]),
+    )
+    assert grid.eg.shape == (8, 2, 4)
+    before = dict(TRACE_COUNTS)
+    again = solve(
+        start,
+        times,
+        activation="erf",
+        lr=jnp.linspace(0.2, 2.0, 8)[:, None],
+        noise=jnp.array([0.1, 0.3]),
+    )
+    assert dict(TRACE_COUNTS) == before
+    single = solve(start, times, activation="erf", lr=2.0, noise=0.3)
+    np.testing.assert_allclose(again.eg[-1, -1], single.eg, rtol=1e-5)
+
+
+def test_gradients_match_finite_differences(x64):
+    """d eg(t) / d (lr, noise, initial R) by autodiff through diffrax against central
+    differences."""
+    times = jnp.array([0.0, 3.0])
+
+    def eg(lr, noise, r):
+        start = jaxgem.OrderParameters(
+            Q=jnp.array([[0.5, 0.1], [0.1, 0.4]]),
+            R=jnp.array([[r, 0.1], [0.0, 0.2]]),
+            T=jnp.eye(2),
+            v=jnp.ones(2),
+            A=jnp.ones(2),
+        )
+        return solve(start, times, activation="erf", lr=lr, noise=noise, rtol=1e-10, atol=1e-12).eg[
+            -1
+        ]
+
+    point = (0.7, 0.2, 0.3)
+    gradient = jax.grad(eg, argnums=(0, 1, 2))(*point)
+    h = 1e-5
+    for i in range(3):
+        up = list(point)
+        down = list(point)
+        up[i] += h
+        down[i] -= h
+        finite = (eg(*up) - eg(*down)) / (2 * h)
+        assert float(gradient[i]) == pytest.approx(float(finite), rel=1e-5, abs=1e-9)
+
+
+def test_classical_regime_drops_the_variance_term():
+    start = committee(jnp.eye(2), 0.99 * jnp.eye(2))
+    times = jnp.array([0.0, 500.0])
+    flow = solve(start, times, activation="erf", lr=0.1, noise=0.5, second_order=False)
+    noisy = solve(start, times, activation="erf", lr=0.1, noise=0.5)
+    assert float(flow.eg[-1]) < 1e-5 < float(noisy.eg[-1])
+
+
+def test_bad_input_is_named():
+    start = committee(jnp.eye(2), jnp.eye(2))
+    with pytest.raises(ValueError, match="solver must be one of"):
+        solve(start, jnp.array([0.0, 1.0]), activation="erf", lr=0.1, solver="rk99")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        solve(start, jnp.array([0.0, 2.0, 1.0]), activation="erf", lr=0.1)
+    with pytest.raises(ValueError, match="non-negative"):
+        solve(start, jnp.array([0.0, 1.0]), activation="erf", lr=0.1, noise=-1.0)
+    with pytest.raises(ValueError, match="unknown activation"):
+        solve(start, jnp.array([0.0, 1.0]), activation="swish", lr=0.1)
+
+
+def _simulation(train_second_layer, noise, seeds=4, t_max=10.0):
+    N = 1000
+    teacher = lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, "erf")  # noqa: E731
+    student = lambda k, t: jaxgem.TwoLayerNetwork.informed(k, t, 2, overlap=0.3)  # noqa: E731
+    return jaxgem.simulate(
+        jax.random.key(3),
+        jaxgem.IIDGaussian(N=N),
+        teacher,
+        student,
+        lr=0.5,
+        noise=noise,
+        train_second_layer=train_second_layer,
+        t_max=t_max,
+        n_records=12,
+        seeds=seeds,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("train_second_layer", [False, True], ids=["first-layer", "both-layers"])
+def test_theory_agrees_with_simulation_at_N_1000(train_second_layer):
+    """iid inputs, N = 1000, K = M = 2, erf, eta = 0.5, with and without output noise: the
+    seed-averaged simulation and the ODE started from each seed's own initial order parameters
+    agree within three standard errors or 5 %."""
+    traj = _simulation(train_second_layer, noise=[0.0, 0.3])
+    theory = theory_for(traj)
+    assert theory.eg.shape == traj.eg.shape
+    mean_theory = np.asarray(theory.eg).mean(axis=1)
+    gap = np.abs(traj.mean() - mean_theory)
+    allowed = np.maximum(3 * traj.sem(), 0.05 * mean_theory)
+    assert np.all(gap <= allowed), gap / allowed
+    assert np.all(traj.mean()[:, -1] < 0.5 * traj.mean()[:, 0])  # it learned
+
+
+def test_theory_for_refuses_generator_data():
+    hmm = jaxgem.HiddenManifold.random(jax.random.key(0), 40, 20)
+    traj = jaxgem.simulate(
+        jax.random.key(0),
+        hmm,
+        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 20),
+        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 40),
+        lr=0.1,
+        t_max=1.0,
+        n_records=3,
+    )
+    with pytest.raises(ValueError, match="spectral ODEs"):
+        theory_for(traj)
