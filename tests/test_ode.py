@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jaxgem
-from jaxgem.ode import TRACE_COUNTS, solve, theory_for
+from jaxgem.ode import TRACE_COUNTS, solve, steady_state, theory_for
 
 
 def committee(Q, R, v=(1.0, 1.0)):
@@ -180,3 +180,27 @@ def test_theory_for_refuses_generator_data():
     )
     with pytest.raises(ValueError, match="spectral ODEs"):
         theory_for(traj)
+
+
+@pytest.mark.parametrize("train_second_layer", [False, True], ids=["first-layer", "both-layers"])
+def test_steady_state_matches_the_long_time_solution(train_second_layer):
+    """Newton on the vector field (optimistix) finds the noisy fixed point the ODE reaches, and
+    for the first layer alone it is within 3 % of the small-noise formula at eta = 0.05."""
+    eta, sigma = (0.05, 0.1) if not train_second_layer else (0.5, 0.3)
+    start = committee(jnp.eye(2), jnp.eye(2))
+    fixed = steady_state(
+        start, activation="erf", lr=eta, noise=sigma, train_second_layer=train_second_layer
+    )
+    assert bool(fixed.converged) and float(fixed.residual) < 1e-6
+    long_time = solve(
+        start,
+        jnp.array([0.0, 300 / eta]),
+        activation="erf",
+        lr=eta,
+        noise=sigma,
+        train_second_layer=train_second_layer,
+    )
+    assert float(fixed.eg) == pytest.approx(float(long_time.eg[-1]), rel=5e-3)
+    if not train_second_layer:
+        predicted = eta * sigma**2 * 2 / (2 * math.sqrt(3) * math.pi)
+        assert float(fixed.eg) / predicted == pytest.approx(1.0, abs=0.03)

@@ -4,9 +4,12 @@ from .iid import ODEParameters, OrderParameterState, iid_vector_field
 from .integrals import IntegralTensors, field_covariance, integral_tensors
 from .predict import theory_for
 from .solve import SOLVERS, TRACE_COUNTS, ODESolution, solve
+from .steady_state import SteadyState, steady_state
 
 __all__ = [
     "solve",
+    "steady_state",
+    "SteadyState",
     "theory_for",
     "TRACE_COUNTS",
     "ODESolution",
