@@ -12,12 +12,14 @@ import json
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from .config import ConfigError
 from .data import GaussianEquivalent, HiddenManifold, IIDGaussian
 from .data.base import DataModel
-from .io import save_csv, save_json
+from .io import save_csv, save_json, save_npz
 from .networks import TwoLayerNetwork
+from .ode import theory_for
 from .online import run_metadata, simulate
 from .plotting import plot_learning_curves
 from .results import Trajectory
@@ -83,9 +85,14 @@ def network_initialisers(config: dict, data_model: DataModel):
     return teacher, student
 
 
-def summary_table(curves: dict[str, Trajectory]) -> str:
-    """A text table: final eg (mean ± error over seeds) per curve and hyperparameter."""
-    header = f"{'curve':<22}{'lr':>8}{'noise':>8}{'t':>9}{'eg (mean ± sem)':>26}{'seeds ok':>10}"
+def summary_table(curves: dict[str, Trajectory], theory: dict | None = None) -> str:
+    """A text table: final eg (mean ± error over seeds, and the ODE's where available) per
+    curve and hyperparameter."""
+    theory = theory or {}
+    header = (
+        f"{'curve':<22}{'lr':>8}{'noise':>8}{'t':>9}{'eg (mean ± sem)':>26}{'theory':>12}"
+        f"{'seeds ok':>10}"
+    )
     lines = [header, "-" * len(header)]
     for name, traj in curves.items():
         last = traj.completed - 1
@@ -94,7 +101,11 @@ def summary_table(curves: dict[str, Trajectory]) -> str:
             lr, noise = traj.hyperparameters["lr"][h], traj.hyperparameters["noise"][h]
             eg = f"{mean[h, last]:.5g} ± {sem[h, last]:.2g}"
             ok = f"{traj.healthy[h].sum()}/{traj.healthy.shape[1]}"
-            lines.append(f"{name:<22}{lr:>8.3g}{noise:>8.3g}{traj.t[last]:>9.4g}{eg:>26}{ok:>10}")
+            predicted = f"{theory[name][h, last]:.5g}" if name in theory else "-"
+            lines.append(
+                f"{name:<22}{lr:>8.3g}{noise:>8.3g}{traj.t[last]:>9.4g}{eg:>26}{predicted:>12}"
+                f"{ok:>10}"
+            )
     return "\n".join(lines)
 
 
@@ -103,10 +114,12 @@ def run_experiment(
 ) -> dict[str, Trajectory]:
     """Run every curve of `config`, writing into `out_dir`:
 
-    - `eg.csv`: long table (curve, hyperparameters, t, eg mean and sem, seeds);
+    - `eg.csv`: long table (curve, hyperparameters, t, eg mean and sem, seeds, and the ODE
+      prediction `eg_theory` for iid inputs);
     - `run.json`: the configuration, seed, versions, dtype, device, files and divergences;
     - `eg.png`: the learning curves;
-    - `<curve>.npz`: each `Trajectory` (`jaxgem.Trajectory.load`), and
+    - `<curve>.npz`: each `Trajectory` (`jaxgem.Trajectory.load`); `<curve>.theory.npz` the ODE
+      prediction per run (iid inputs);
       `<curve>.checkpoint.npz`, from which an interrupted run resumes.
     """
     out = Path(out_dir)
@@ -115,6 +128,7 @@ def run_experiment(
     curves = build_data_models(config, data_key)
     training, record = config["training"], config["record"]
     results: dict[str, Trajectory] = {}
+    theory: dict[str, np.ndarray] = {}  # ODE prediction (H, R) where the theory is available
     for name, data_model in curves.items():
         checkpoint = out / f"{name}.checkpoint.npz"
         if restart and checkpoint.exists():
@@ -144,7 +158,13 @@ def run_experiment(
         trajectory.metadata["config"] = config
         trajectory.save(out / f"{name}.npz")
         results[name] = trajectory
-        save_csv(out / "eg.csv", [row for n, t in results.items() for row in t.rows(curve=n)])
+        if isinstance(data_model, IIDGaussian):
+            prediction = theory_for(trajectory)
+            per_seed = np.where(trajectory.healthy[..., None], np.asarray(prediction.eg), np.nan)
+            theory[name] = np.nanmean(per_seed, axis=1)
+            save_npz(out / f"{name}.theory.npz", t=np.asarray(prediction.t), eg=per_seed)
+        rows = [row for n, t in results.items() for row in t.rows(theory.get(n), curve=n)]
+        save_csv(out / "eg.csv", rows)
 
     divergences = {n: t.divergence_report() for n, t in results.items()}
     save_json(
@@ -162,12 +182,15 @@ def run_experiment(
             "divergences": divergences,
         },
     )
-    plot_learning_curves(results, out / "eg.png", title=config["description"] or config["name"])
-    echo(summary_table(results))
+    plot_learning_curves(
+        results, out / "eg.png", title=config["description"] or config["name"], theory=theory
+    )
+    echo(summary_table(results, theory))
     for lines in divergences.values():
         for line in lines:
             echo(line)
-    echo(f"wrote {out}/eg.csv, eg.png, run.json and {', '.join(f'{n}.npz' for n in results)}")
+    files = [f"{n}.npz" for n in results] + [f"{n}.theory.npz" for n in theory]
+    echo(f"wrote {out}/eg.csv, eg.png, run.json and {', '.join(files)}")
     return results
 
 

@@ -18,8 +18,11 @@ def _label(name: str, trajectory: Trajectory, h: int) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def plot_learning_curves(curves: dict[str, Trajectory], path, *, title: str = "") -> Path:
-    """Plot `eg(t)` of every curve and hyperparameter (log-log) and write a PNG atomically."""
+def plot_learning_curves(
+    curves: dict[str, Trajectory], path, *, title: str = "", theory: dict | None = None
+) -> Path:
+    """Plot `eg(t)` of every curve and hyperparameter (log-log) and write a PNG atomically;
+    `theory[name]`, an `(H, R)` array, is drawn as a black dashed line over its curve."""
     import io
     import textwrap
 
@@ -40,6 +43,9 @@ def plot_learning_curves(curves: dict[str, Trajectory], path, *, title: str = ""
             ax.fill_between(
                 t, mean[h] - sem[h], mean[h] + sem[h], color=line.get_color(), alpha=0.25
             )
+            if theory and name in theory:
+                label = "theory (ODE)" if h == 0 else None
+                ax.plot(t, theory[name][h, 1:n], "k--", lw=1, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("t = steps / N")

@@ -30,6 +30,17 @@ PRESETS: dict[str, dict] = {
         "record": {"t_max": 100.0},
         "seeds": 4,
     },
+    "iid-overparameterised": {
+        "name": "iid-overparameterised",
+        "description": "iid inputs, a K=4 erf student learning a M=2 erf teacher, both layers "
+        "trained (eta=0.5), with the ODE prediction",
+        "data": {"model": "iid", "N": 1000, "gaussian_equivalent": False},
+        "teacher": {"K": 2},
+        "student": {"K": 4, "init": "gaussian", "std": 0.5, "readout": 0.5},
+        "training": {"lr": 0.5, "train_second_layer": True},
+        "record": {"t_max": 200.0},
+        "seeds": 4,
+    },
     "hmm-both-layers": {
         "name": "hmm-both-layers",
         "description": "sign hidden manifold (N=1000, D=500), K=M=2 erf, both layers trained "

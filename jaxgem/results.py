@@ -95,8 +95,9 @@ class Trajectory:
         return lines
 
     # ----------------------------------------------------------------------------- tables, files
-    def rows(self, **extra) -> list[dict]:
-        """Long-format table: one row per (hyperparameter, time) with mean and error over seeds."""
+    def rows(self, theory: np.ndarray | None = None, **extra) -> list[dict]:
+        """Long-format table: one row per (hyperparameter, time) with mean and error over seeds;
+        `theory (H, R)`, if given, adds the predicted error as `eg_theory`."""
         mean, sem = self.mean("eg"), self.sem("eg")
         test = (self.mean("eg_test"), self.sem("eg_test")) if self.eg_test is not None else None
         rows = []
@@ -107,6 +108,8 @@ class Trajectory:
                 row.update(t=float(self.t[r]), eg_mean=float(mean[h, r]), eg_sem=float(sem[h, r]))
                 if test is not None:
                     row.update(eg_test_mean=float(test[0][h, r]), eg_test_sem=float(test[1][h, r]))
+                if theory is not None:
+                    row["eg_theory"] = float(theory[h, r])
                 row["seeds"] = int(self.healthy[h].sum())
                 rows.append(row)
         return rows

@@ -77,8 +77,15 @@ def test_toml_config_round_trip_and_run(tmp_path):
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "--no-progress", "--seeds", "2"]) == 0
     with open(out / "eg.csv") as handle:
-        lrs = {float(row["lr"]) for row in csv.DictReader(handle)}
-    assert lrs == {0.1, 0.3, 0.5, 1.0, 2.0, 3.0}
+        rows = list(csv.DictReader(handle))
+    assert {float(row["lr"]) for row in rows} == {0.1, 0.3, 0.5, 1.0, 2.0, 3.0}
+    # iid inputs come with the ODE prediction, started from each seed's initial overlaps
+    theory = np.array([float(row["eg_theory"]) for row in rows])
+    simulated = np.array([float(row["eg_mean"]) for row in rows])
+    assert np.all(np.isfinite(theory)) and np.all(
+        np.abs(theory - simulated) < 0.1 * simulated + 0.01
+    )
+    assert (out / "iid.theory.npz").exists()
 
 
 def test_overrides_parse_values():
