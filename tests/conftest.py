@@ -25,3 +25,10 @@ def x64():
 def no_x64():
     with contextlib.nullcontext():
         yield
+
+
+# Deterministic property-based tests: the same examples on every run (CI must not be flaky).
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("deterministic", derandomize=True)
+settings.load_profile("deterministic")
