@@ -19,7 +19,7 @@ from .data import GaussianEquivalent, HiddenManifold, IIDGaussian
 from .data.base import DataModel
 from .io import save_csv, save_json, save_npz
 from .networks import TwoLayerNetwork
-from .ode import theory_for
+from .ode import spectrum_of, theory_for
 from .online import run_metadata, simulate
 from .plotting import plot_learning_curves
 from .results import Trajectory
@@ -115,11 +115,11 @@ def run_experiment(
     """Run every curve of `config`, writing into `out_dir`:
 
     - `eg.csv`: long table (curve, hyperparameters, t, eg mean and sem, seeds, and the ODE
-      prediction `eg_theory` for iid inputs);
+      prediction `eg_theory`: Saad-Solla for iid inputs, spectral for generator inputs);
     - `run.json`: the configuration, seed, versions, dtype, device, files and divergences;
     - `eg.png`: the learning curves;
     - `<curve>.npz`: each `Trajectory` (`jaxgem.Trajectory.load`); `<curve>.theory.npz` the ODE
-      prediction per run (iid inputs);
+      prediction per run;
       `<curve>.checkpoint.npz`, from which an interrupted run resumes.
     """
     out = Path(out_dir)
@@ -128,7 +128,8 @@ def run_experiment(
     curves = build_data_models(config, data_key)
     training, record = config["training"], config["record"]
     results: dict[str, Trajectory] = {}
-    theory: dict[str, np.ndarray] = {}  # ODE prediction (H, R) where the theory is available
+    theory: dict[str, np.ndarray] = {}  # ODE prediction (H, R) per curve
+    spectrum = None
     for name, data_model in curves.items():
         checkpoint = out / f"{name}.checkpoint.npz"
         if restart and checkpoint.exists():
@@ -160,9 +161,12 @@ def run_experiment(
         results[name] = trajectory
         if isinstance(data_model, IIDGaussian):
             prediction = theory_for(trajectory)
-            per_seed = np.where(trajectory.healthy[..., None], np.asarray(prediction.eg), np.nan)
-            theory[name] = np.nanmean(per_seed, axis=1)
-            save_npz(out / f"{name}.theory.npz", t=np.asarray(prediction.t), eg=per_seed)
+        else:  # the spectral ODEs; the Gaussian equivalent shares Omega, so one eigh serves all
+            spectrum = spectrum_of(data_model) if spectrum is None else spectrum
+            prediction = theory_for(trajectory, data_model=data_model, spectrum=spectrum)
+        per_seed = np.where(trajectory.healthy[..., None], np.asarray(prediction.eg), np.nan)
+        theory[name] = np.nanmean(per_seed, axis=1)
+        save_npz(out / f"{name}.theory.npz", t=np.asarray(prediction.t), eg=per_seed)
         rows = [row for n, t in results.items() for row in t.rows(theory.get(n), curve=n)]
         save_csv(out / "eg.csv", rows)
 

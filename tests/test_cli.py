@@ -51,7 +51,12 @@ def test_default_run_writes_table_record_plot_and_trajectories(tmp_path, capsys)
         rows = list(csv.DictReader(handle))
     curves = {row["curve"] for row in rows}
     assert curves == {"hidden_manifold", "gaussian_equivalent"}
-    assert {"t", "eg_mean", "eg_sem", "lr", "seeds"} <= set(rows[0])
+    assert {"t", "eg_mean", "eg_sem", "eg_theory", "lr", "seeds"} <= set(rows[0])
+    # both curves come with the spectral ODE prediction (same Omega, Phi: the same theory)
+    theory = np.array([float(row["eg_theory"]) for row in rows])
+    simulated = np.array([float(row["eg_mean"]) for row in rows])
+    assert np.all(np.abs(theory - simulated) < 0.1 * simulated + 0.01)
+    assert (out / "hidden_manifold.theory.npz").exists()
 
     record = json.loads((out / "run.json").read_text())
     for key in ("config", "seed", "jax", "jaxgem", "device", "dtype"):

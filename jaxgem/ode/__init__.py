@@ -4,10 +4,18 @@ from .iid import ODEParameters, OrderParameterState, iid_vector_field
 from .integrals import IntegralTensors, field_covariance, integral_tensors
 from .predict import theory_for
 from .solve import SOLVERS, TRACE_COUNTS, ODESolution, solve
+from .spectral import Spectrum, coarse_grain, spectral_vector_field, spectrum_of
+from .spectral_solve import solve_spectral, solve_spectral_arrays
 from .steady_state import SteadyState, steady_state
 
 __all__ = [
     "solve",
+    "solve_spectral",
+    "solve_spectral_arrays",
+    "spectrum_of",
+    "Spectrum",
+    "coarse_grain",
+    "spectral_vector_field",
     "steady_state",
     "SteadyState",
     "theory_for",

@@ -7,9 +7,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..activations import Activation, get_activation
+from ..data.base import DataModel
 from ..order_parameters import OrderParameters
 from ..results import Trajectory
 from .solve import ODESolution, solve
+from .spectral_solve import solve_spectral_arrays
 
 __all__ = ["theory_for"]
 
@@ -18,16 +20,22 @@ def theory_for(
     trajectory: Trajectory,
     activation: Activation | str | None = None,
     teacher_activation: Activation | str | None = None,
+    *,
+    data_model: DataModel | None = None,
     **solver_options,
 ) -> ODESolution:
-    """The iid ODE solution (THEORY.md Sec. 3) for every run `(h, s)` of `trajectory`.
+    """The ODE solution for every run `(h, s)` of `trajectory`: the iid ODEs (THEORY.md Sec. 3)
+    for `IIDGaussian` inputs, the spectral ODEs (Sec. 5) for any other data model.
 
     **Arguments:**
 
-    - `trajectory`: a simulation on `IIDGaussian` inputs.
+    - `trajectory`: a simulation.
+    - `data_model`: the data model it ran on; needed for generator inputs (the spectrum of its
+      `Omega`, its `Phi` and `delta`), optional for iid inputs.
     - `activation`, `teacher_activation`: default to the ones the simulation recorded (pass them
       for `Custom` activations).
-    - `solver_options`: forwarded to `jaxgem.ode.solve` (`solver`, `rtol`, ...).
+    - `solver_options`: forwarded to `jaxgem.ode.solve` or `solve_spectral` (`solver`, `rtol`,
+      `n_bins`, `spectrum`, ...).
 
     **Returns:** an `ODESolution` with batch axes `(H, S)`; `solution.eg` has the shape of
     `trajectory.eg`.
@@ -35,13 +43,35 @@ def theory_for(
     Example: `jaxgem.ode.theory_for(traj).eg.mean(axis=1)` beside `traj.mean("eg")`.
     """
     meta = trajectory.metadata
-    if meta.get("data_model") != "IIDGaussian":
-        raise ValueError(
-            f"theory_for covers iid inputs; this trajectory ran on {meta.get('data_model')!r} "
-            "(the spectral ODEs for generator inputs are not implemented yet)"
-        )
     g = get_activation(activation or meta["student_activation"])
     gt = get_activation(teacher_activation or meta["teacher_activation"])
+    times = jnp.asarray(trajectory.t[: trajectory.completed])
+    hyper = {
+        k: jnp.asarray(trajectory.hyperparameters[k])
+        for k in ("lr", "lr_v", "noise", "weight_decay")
+    }
+    if meta.get("data_model") != "IIDGaussian":
+        if data_model is None:
+            raise ValueError(
+                f"this trajectory ran on {meta.get('data_model')!r}: pass data_model= for the "
+                "spectral ODEs (THEORY.md Sec. 5)"
+            )
+        if trajectory.w0 is None:
+            raise ValueError("this trajectory has no initial weights (w0, B0) to start from")
+        return solve_spectral_arrays(
+            data_model,
+            trajectory.w0,
+            trajectory.v[0, :, 0],
+            trajectory.B0,
+            trajectory.A,
+            times,
+            activation=g,
+            teacher_activation=gt,
+            train_second_layer=meta["train_second_layer"],
+            output_scale=meta.get("output_scale", 1.0),
+            **hyper,
+            **solver_options,
+        )
     H, S = trajectory.eg.shape[:2]
     initial = OrderParameters(
         Q=trajectory.Q[:, :, 0],
@@ -50,17 +80,13 @@ def theory_for(
         T=jnp.broadcast_to(trajectory.T, (H,) + trajectory.T.shape),
         A=jnp.broadcast_to(trajectory.A, (H,) + trajectory.A.shape),
     )
-    hyper = {
-        k: jnp.asarray(trajectory.hyperparameters[k])[:, None]
-        for k in ("lr", "lr_v", "noise", "weight_decay")
-    }
     return solve(
         initial,
-        jnp.asarray(trajectory.t[: trajectory.completed]),
+        times,
         activation=g,
         teacher_activation=gt,
         train_second_layer=meta["train_second_layer"],
         output_scale=meta.get("output_scale", 1.0),
-        **hyper,
+        **{k: h[:, None] for k, h in hyper.items()},
         **solver_options,
     )

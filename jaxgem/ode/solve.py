@@ -15,7 +15,7 @@ from ..activations import Activation, get_activation
 from ..order_parameters import OrderParameters, generalisation_error
 from .iid import ODEParameters, OrderParameterState, iid_vector_field
 
-__all__ = ["ODESolution", "solve", "SOLVERS", "TRACE_COUNTS"]
+__all__ = ["ODESolution", "solve", "SOLVERS", "TRACE_COUNTS", "integrate", "error_along"]
 
 SOLVERS = ("adaptive", "euler")
 
@@ -48,35 +48,44 @@ class ODESolution(eqx.Module):
 TRACE_COUNTS: Counter[str] = Counter()
 
 
-def _solve_one(y0, times, params: ODEParameters, solver, dt, rtol, atol, max_steps):
-    term = diffrax.ODETerm(iid_vector_field)
+def integrate(vector_field, y0, args, times, solver, dt, rtol, atol, max_steps):
+    """diffrax: Tsit5 with a PID controller (`"adaptive"`) or fixed-step Euler (`"euler"`),
+    saving at `times`; returns the saved states and whether the solve succeeded."""
     if solver == "euler":
         method, controller = diffrax.Euler(), diffrax.ConstantStepSize()
     else:
         method, controller = diffrax.Tsit5(), diffrax.PIDController(rtol=rtol, atol=atol)
     solution = diffrax.diffeqsolve(
-        term,
+        diffrax.ODETerm(vector_field),
         method,
         t0=times[0],
         t1=times[-1],
         dt0=dt,
         y0=y0,
-        args=params,
+        args=args,
         saveat=diffrax.SaveAt(ts=times),
         stepsize_controller=controller,
         max_steps=max_steps,
         throw=False,
     )
-    ys = solution.ys
-    T = jnp.broadcast_to(params.T, (times.shape[0],) + params.T.shape)
-    A = jnp.broadcast_to(params.A, (times.shape[0],) + params.A.shape)
-    eg = generalisation_error(
-        OrderParameters(Q=ys.Q, R=ys.R, T=T, v=ys.v, A=A),
-        params.activation,
-        params.teacher_activation,
+    return solution.ys, solution.result == diffrax.RESULTS.successful
+
+
+def error_along(Q, R, v, T, A, activation, teacher_activation, success):
+    """`eg` at every saved time (NaN if the solver failed)."""
+    n = Q.shape[0]
+    op = OrderParameters(
+        Q=Q, R=R, T=jnp.broadcast_to(T, (n,) + T.shape), v=v, A=jnp.broadcast_to(A, (n,) + A.shape)
     )
-    failed = solution.result != diffrax.RESULTS.successful
-    return ys, jnp.where(failed, jnp.nan, eg)
+    return jnp.where(success, generalisation_error(op, activation, teacher_activation), jnp.nan)
+
+
+def _solve_one(y0, times, params: ODEParameters, solver, dt, rtol, atol, max_steps):
+    ys, success = integrate(iid_vector_field, y0, params, times, solver, dt, rtol, atol, max_steps)
+    eg = error_along(
+        ys.Q, ys.R, ys.v, params.T, params.A, params.activation, params.teacher_activation, success
+    )
+    return ys, eg
 
 
 @eqx.filter_jit

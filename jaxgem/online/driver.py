@@ -205,6 +205,7 @@ def simulate(
         lambda a: jnp.broadcast_to(a[:, None], (a.shape[0], H) + a.shape[1:]), students
     )
     state = SimulationState(students, teachers, split[:, 2], jnp.asarray(0, jnp.int32))
+    initial_w = np.asarray(students.w[:, 0])  # (S, K, N): where the spectral theory starts
     test_x = test_c = None
     if test_set_size:
         test_x, test_c = data_model.sample(test_key, test_set_size)
@@ -281,6 +282,8 @@ def simulate(
             diverged_at=diverged_at,
             completed=completed,
             metadata=metadata,
+            w0=initial_w,
+            B0=np.asarray(teachers.w),
         )
 
     def save():

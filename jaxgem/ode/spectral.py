@@ -1,0 +1,189 @@
+"""The order-parameter ODEs of online SGD on generator inputs, over the spectrum of the input
+covariance (Goldt et al., MSML 2021; Goldt, Mézard, Krzakala, Zdeborová, PRX 2020), THEORY.md
+Sec. 5.
+
+Diagonalise `Omega = sum_tau rho_tau psi_tau psi_tau^T / N` (`|psi_tau|^2 = N`). The densities
+`q_kl(tau) = Gw_k Gw_l`, `r_kn(tau) = Gw_k Gb_n`, `t~_nm(tau) = Gb_n Gb_m` with
+`Gw = w psi / sqrt N`, `Gb = B Phi^T psi / sqrt N` give `Q = <rho q>`, `R = delta^{-1/2} <r>`,
+`T = B B^T / D`. With the projection coefficients `a, b` (student) and `c, d` (teacher) of
+Stein's lemma, `alpha_k = -sum_j v_j a_kj + sum_n A_n c_kn`, `beta_kj = -v_j b_kj`,
+`gamma_kn = A_n d_kn`:
+```
+G^r_km = rho (alpha_k r_km + sum_j beta_kj r_jm) + delta^{-1/2} sum_n gamma_kn t~_nm
+G^q_kl = rho (alpha_k q_kl + sum_j beta_kj q_jl) + delta^{-1/2} sum_n gamma_kn r_ln
+dr/dt = eta v_k G^r_km - kappa r
+dq/dt = eta (v_k G^q_kl + v_l G^q_lk) + eta^2 rho v_k v_l [sum_cd u_c u_d I4 + sigma^2 J2]
+        - 2 kappa q
+dv/dt = eta_v sum_c u_c I2(k, c) - kappa v        (u = (-v, A))
+```
+which is THEORY.md Sec. 5 regrouped; with `Omega = I` it reduces to Sec. 3 (a test checks it).
+All spectral sums are batched array operations over the nodes, so they run on a GPU as they are.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from ..activations import Activation
+from ..data.base import DataModel
+from .integrals import field_covariance, integral_tensors
+
+__all__ = [
+    "Spectrum",
+    "SpectralState",
+    "SpectralParameters",
+    "spectral_vector_field",
+    "spectrum_of",
+    "initial_densities",
+    "coarse_grain",
+]
+
+
+class Spectrum(eqx.Module):
+    """Eigenvalues `rho (P,)` of `Omega` with weights `(P,)` summing to one (`1/N` each for a
+    sampled matrix, bin masses after coarse-graining), the eigenvectors `(N, P)` when known, and
+    `delta = D / N` of the data."""
+
+    rho: Array
+    weights: Array
+    eigenvectors: Array | None
+    delta: float = eqx.field(static=True)
+
+
+class SpectralState(eqx.Module):
+    """Densities `q (P, K, K)`, `r (P, K, M)` and the readout `v (K,)`."""
+
+    q: Array
+    r: Array
+    v: Array
+
+
+class SpectralParameters(eqx.Module):
+    """Fixed along a solution: spectrum, `t~ (P, M, M)`, teacher, hyperparameters."""
+
+    rho: Array
+    weights: Array
+    t_tilde: Array
+    T: Array
+    A: Array
+    lr: Array
+    lr_v: Array
+    noise: Array
+    weight_decay: Array
+    activation: Activation
+    teacher_activation: Activation
+    delta: float = eqx.field(static=True)
+    train_second_layer: bool = eqx.field(static=True)
+
+
+def spectrum_of(data_model: DataModel) -> Spectrum:
+    """The eigendecomposition of the data model's `Omega` (once per data model; reuse it)."""
+    omega, _ = data_model.covariances()
+    rho, U = jnp.linalg.eigh(0.5 * (omega + omega.T))
+    N = omega.shape[0]
+    return Spectrum(
+        rho=rho, weights=jnp.full((N,), 1.0 / N, rho.dtype), eigenvectors=U, delta=data_model.delta
+    )
+
+
+def initial_densities(spectrum: Spectrum, data_model: DataModel, w: Array, B: Array):
+    """`(q, r, t~)` of student weights `w (K, N)` and teacher weights `B (M, D)`, from the actual
+    weights (so a simulation and its theory start from the same point)."""
+    if spectrum.eigenvectors is None:
+        raise ValueError("initial densities need the eigenvectors of Omega (spectrum_of)")
+    _, phi = data_model.covariances()
+    U = spectrum.eigenvectors
+    Gw = w @ U  # (K, P): w . psi_tau / sqrt N with psi_tau = sqrt N U[:, tau]
+    Gb = B @ (phi.T @ U)  # (M, P)
+    q = jnp.einsum("kp,lp->pkl", Gw, Gw)
+    r = jnp.einsum("kp,np->pkn", Gw, Gb)
+    t_tilde = jnp.einsum("np,mp->pnm", Gb, Gb)
+    return q, r, t_tilde
+
+
+def coarse_grain(spectrum: Spectrum, q, r, t_tilde, n_bins: int):
+    """Average the densities over `n_bins` groups of consecutive eigenvalues (equal counts).
+
+    Exact when the eigenvalues within a bin are equal; the error is controlled by the spread
+    of `rho` inside the bins (shrinking with more bins). Returns the coarse spectrum and
+    densities, weights being the bins' masses.
+    """
+    P = spectrum.rho.shape[0]
+    if not 1 <= n_bins <= P:
+        raise ValueError(
+            f"n_bins must lie between 1 and the number of eigenvalues {P}, got {n_bins}"
+        )
+    edges = np.linspace(0, P, n_bins + 1).round().astype(int)
+    labels = np.repeat(np.arange(n_bins), np.diff(edges))
+    order = jnp.argsort(spectrum.rho)
+    mass = jnp.zeros(n_bins, spectrum.weights.dtype).at[labels].add(spectrum.weights[order])
+
+    def average(x):
+        x = x[order]
+        weighted = x * spectrum.weights[order].reshape((-1,) + (1,) * (x.ndim - 1))
+        summed = jnp.zeros((n_bins,) + x.shape[1:], x.dtype).at[labels].add(weighted)
+        return summed / mass.reshape((-1,) + (1,) * (x.ndim - 1))
+
+    coarse = Spectrum(
+        rho=average(spectrum.rho), weights=mass, eigenvectors=None, delta=spectrum.delta
+    )
+    return coarse, average(q), average(r), average(t_tilde)
+
+
+def overlaps(q, r, rho, weights, delta):
+    """`Q = <rho q>`, `R = delta^{-1/2} <r>`."""
+    Q = jnp.einsum("p,p,pkl->kl", weights, rho, q)
+    R = jnp.einsum("p,pkn->kn", weights, r) / jnp.sqrt(delta)
+    return Q, R
+
+
+def _projection_coefficients(Q, R, T, I3, K):
+    """Stein-lemma coefficients `a, b (K, K)` and `c, d (K, M)` (THEORY.md Sec. 5)."""
+    k = jnp.arange(K)
+    kkj = I3[k, k, :K]  # I3(k, k, j)
+    kjj = jnp.diagonal(I3[:, :K, :K], axis1=1, axis2=2)  # I3(k, j, j)
+    qd = jnp.diagonal(Q)
+    det = qd[:, None] * qd[None, :] - Q**2
+    eye = jnp.eye(K, dtype=bool)
+    safe = jnp.where(eye, 1.0, det)
+    a = jnp.where(eye, kkj / qd[:, None], (qd[None, :] * kkj - Q * kjj) / safe)
+    b = jnp.where(eye, 0.0, (qd[:, None] * kjj - Q * kkj) / safe)
+    kkn = I3[k, k, K:]  # I3(k, k, n)
+    knn = jnp.diagonal(I3[:, K:, K:], axis1=1, axis2=2)  # I3(k, n, n)
+    td = jnp.diagonal(T)
+    det_t = qd[:, None] * td[None, :] - R**2
+    c = (td[None, :] * kkn - R * knn) / det_t
+    d = (qd[:, None] * knn - R * kkn) / det_t
+    return a, b, c, d
+
+
+def spectral_vector_field(t, y: SpectralState, p: SpectralParameters) -> SpectralState:
+    """`d(q, r, v)/dt` (module docstring), signature `(t, y, args)` for diffrax."""
+    del t
+    K = y.v.shape[-1]
+    Q, R = overlaps(y.q, y.r, p.rho, p.weights, p.delta)
+    tensors = integral_tensors(field_covariance(Q, R, p.T), K, p.activation, p.teacher_activation)
+    a, b, c, d = _projection_coefficients(Q, R, p.T, tensors.I3, K)
+    alpha = -a @ y.v + c @ p.A
+    beta = -b * y.v[None, :]
+    gamma = d * p.A[None, :]
+    root_delta = jnp.sqrt(p.delta)
+    rho = p.rho[:, None, None]
+    g_r = rho * (alpha[None, :, None] * y.r + jnp.einsum("kj,pjm->pkm", beta, y.r))
+    g_r = g_r + jnp.einsum("kn,pnm->pkm", gamma, p.t_tilde) / root_delta
+    g_q = rho * (alpha[None, :, None] * y.q + jnp.einsum("kj,pjl->pkl", beta, y.q))
+    g_q = g_q + jnp.einsum("kn,pln->pkl", gamma, y.r) / root_delta
+    dr = p.lr * y.v[None, :, None] * g_r - p.weight_decay * y.r
+    first = p.lr * y.v[None, :, None] * g_q
+    u = jnp.concatenate([-y.v, p.A])
+    variance = jnp.einsum("klcd,c,d->kl", tensors.I4, u, u) + p.noise**2 * tensors.J2
+    dq = first + jnp.swapaxes(first, 1, 2) - 2 * p.weight_decay * y.q
+    dq = dq + p.lr**2 * rho * (jnp.outer(y.v, y.v) * variance)[None]
+    if p.train_second_layer:
+        dv = p.lr_v * tensors.I2 @ u - p.weight_decay * y.v
+    else:
+        dv = jnp.zeros_like(y.v)
+    return SpectralState(q=dq, r=dr, v=dv)
