@@ -44,7 +44,7 @@ def plot_learning_curves(
                 t, mean[h] - sem[h], mean[h] + sem[h], color=line.get_color(), alpha=0.25
             )
             if theory and name in theory:
-                label = "theory (ODE)" if h == 0 else None
+                label = "theory (ODE)" if (i, h) == (0, 0) else None
                 ax.plot(t, theory[name][h, 1:n], "k--", lw=1, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")

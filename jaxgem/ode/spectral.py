@@ -140,23 +140,41 @@ def overlaps(q, r, rho, weights, delta):
     return Q, R
 
 
+def _solve_2x2(m11, m12, m22, y1, y2):
+    """Least-squares `(a, b)` of `[[m11, m12], [m12, m22]] (a, b) = (y1, y2)`, batched.
+
+    A Hermitian pseudo-inverse with a relative cutoff: when two fields become (nearly) collinear
+    (two student units on the unspecialised plateau, or a student aligned with a teacher) the
+    system is singular and its determinant is rounding noise; the projection onto the span of
+    the fields, which is all the ODEs use, stays well defined. Identical to the inverse when
+    the system is well conditioned.
+    """
+    M = jnp.stack([jnp.stack([m11, m12], -1), jnp.stack([m12, m22], -1)], -2)
+    rtol = 1e-4 if jnp.finfo(M.dtype).bits <= 32 else 1e-9
+    solution = jnp.linalg.pinv(M, rtol=rtol, hermitian=True) @ jnp.stack([y1, y2], -1)[..., None]
+    return solution[..., 0, 0], solution[..., 1, 0]
+
+
 def _projection_coefficients(Q, R, T, I3, K):
-    """Stein-lemma coefficients `a, b (K, K)` and `c, d (K, M)` (THEORY.md Sec. 5)."""
+    """Stein-lemma coefficients `a, b (K, K)` and `c, d (K, M)` (THEORY.md Sec. 5): for a field
+    `z` jointly Gaussian with `(lambda_k, u)`, `E[g'(lambda_k) g(u) z] = Cov(z, lambda_k) a +
+    Cov(z, u) b`."""
     k = jnp.arange(K)
     kkj = I3[k, k, :K]  # I3(k, k, j)
     kjj = jnp.diagonal(I3[:, :K, :K], axis1=1, axis2=2)  # I3(k, j, j)
     qd = jnp.diagonal(Q)
-    det = qd[:, None] * qd[None, :] - Q**2
+    a, b = _solve_2x2(
+        jnp.broadcast_to(qd[:, None], Q.shape), Q, jnp.broadcast_to(qd[None, :], Q.shape), kkj, kjj
+    )
     eye = jnp.eye(K, dtype=bool)
-    safe = jnp.where(eye, 1.0, det)
-    a = jnp.where(eye, kkj / qd[:, None], (qd[None, :] * kkj - Q * kjj) / safe)
-    b = jnp.where(eye, 0.0, (qd[:, None] * kjj - Q * kkj) / safe)
+    a = jnp.where(eye, I3[k, k, k][:, None] / jnp.where(qd > 0, qd, 1.0)[:, None], a)
+    b = jnp.where(eye, 0.0, b)
     kkn = I3[k, k, K:]  # I3(k, k, n)
     knn = jnp.diagonal(I3[:, K:, K:], axis1=1, axis2=2)  # I3(k, n, n)
     td = jnp.diagonal(T)
-    det_t = qd[:, None] * td[None, :] - R**2
-    c = (td[None, :] * kkn - R * knn) / det_t
-    d = (qd[:, None] * knn - R * kkn) / det_t
+    c, d = _solve_2x2(
+        jnp.broadcast_to(qd[:, None], R.shape), R, jnp.broadcast_to(td[None, :], R.shape), kkn, knn
+    )
     return a, b, c, d
 
 
