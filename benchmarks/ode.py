@@ -1,0 +1,280 @@
+"""Solve time of the spectral order-parameter ODEs (THEORY.md Sec. 5) against the number of
+spectral nodes, a vmapped grid of 64 learning rates, and a NumPy fixed-step Euler baseline.
+
+K = M = 2 erf networks, eta = 0.2, to t = 50, on a synthetic spectrum of P nodes shaped like a sign
+hidden manifold's (`rho = kappa1^2 s + kappa*^2`, `s` from the Marchenko-Pastur law of ratio 2,
+densities of a small random student and a Gaussian teacher); P = 500, 3072, 10^4. Measured:
+
+- jaxgem, adaptive (Tsit5 + PID, rtol 1e-6): compile time apart from solve time;
+- jaxgem, fixed-step Euler (dt = 0.01): solve time;
+- a vmapped grid of 64 learning rates in [0.05, 0.6] (P = 500): time per point (at eta = 1 the
+  adaptive solver stalls on this problem: an open finding, see the issue notes);
+- NumPy: the same equations with fixed-step Euler (dt = 0.01), the Gaussian integrals evaluated
+  per index tuple in Python loops as research scripts do; timed over 200 steps and projected to
+  the 5000 steps to t = 50 (stated as projected).
+
+    python benchmarks/ode.py [--quick] [--out benchmarks/results/ode.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxgem
+from jaxgem.ode.solve import integrate
+from jaxgem.ode.spectral import SpectralParameters, SpectralState, spectral_vector_field
+from jaxgem.online import run_metadata
+
+K = M = 2
+T_MAX, LR, DT = 50.0, 0.2, 0.01
+
+
+def synthetic_problem(P: int, seed: int = 0):
+    """A spectrum and initial densities shaped like a sign hidden manifold's (delta = 1/2)."""
+    rng = np.random.default_rng(seed)
+    k1sq, kstar2 = 2 / math.pi, 1 - 2 / math.pi
+    # Marchenko-Pastur of F F^T / D, N = 2 D: half the eigenvalues are 0, the rest MP(ratio 2)
+    X = rng.normal(size=(P, P // 2)) if P <= 3072 else None
+    if X is not None:
+        s = np.concatenate([np.linalg.eigvalsh(X.T @ X / (P // 2)) * 2, np.zeros(P - P // 2)])
+    else:  # sample the MP law by its quantiles for large P
+        grid = np.linspace((1 - math.sqrt(0.5)) ** 2, (1 + math.sqrt(0.5)) ** 2, 20001)
+        density = np.sqrt(np.maximum((grid[-1] - grid) * (grid - grid[0]), 0))
+        cdf = np.cumsum(density) / density.sum()
+        s = np.concatenate(
+            [2 * np.interp(rng.uniform(size=P // 2), cdf, grid), np.zeros(P - P // 2)]
+        )
+    rho = k1sq * s + kstar2
+    Gw = 1e-3 * rng.normal(size=(K, P))
+    Gb = np.sqrt(k1sq * s) * rng.normal(size=(M, P))
+    q = np.einsum("kp,lp->pkl", Gw, Gw)
+    r = np.einsum("kp,np->pkn", Gw, Gb)
+    t_tilde = np.einsum("np,mp->pnm", Gb, Gb)
+    return rho, q, r, t_tilde
+
+
+def jax_parameters(rho, t_tilde, lr):
+    P = rho.shape[0]
+    erf = jaxgem.Erf()
+    return SpectralParameters(
+        jnp.asarray(rho, jnp.float32),
+        jnp.full((P,), 1.0 / P, jnp.float32),
+        jnp.asarray(t_tilde, jnp.float32),
+        jnp.eye(M),
+        jnp.ones(M),
+        jnp.asarray(lr, jnp.float32),
+        jnp.asarray(lr, jnp.float32),
+        jnp.asarray(0.0),
+        jnp.asarray(0.0),
+        erf,
+        erf,
+        0.5,
+        False,
+    )
+
+
+@jax.jit
+def _adaptive(y0, params, times):
+    return integrate(spectral_vector_field, y0, params, times, "adaptive", DT, 1e-6, 1e-8, 100_000)
+
+
+@jax.jit
+def _euler(y0, params, times):
+    return integrate(spectral_vector_field, y0, params, times, "euler", DT, 0.0, 0.0, 100_000)
+
+
+@jax.jit
+def _grid(y0, params, times, lrs):
+    def one(lr):
+        p = params.__class__(
+            *[getattr(params, f) for f in ("rho", "weights", "t_tilde", "T", "A")],
+            lr,
+            lr,
+            params.noise,
+            params.weight_decay,
+            params.activation,
+            params.teacher_activation,
+            params.delta,
+            params.train_second_layer,
+        )
+        return integrate(spectral_vector_field, y0, p, times, "adaptive", DT, 1e-6, 1e-8, 100_000)
+
+    return jax.vmap(one)(lrs)
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------ the NumPy research-script way
+def _erf_i3(C):
+    c11, c12, c13, c23, c33 = C[0, 0], C[0, 1], C[0, 2], C[1, 2], C[2, 2]
+    return (
+        2
+        / math.pi
+        * (c23 * (1 + c11) - c12 * c13)
+        / ((1 + c11) * math.sqrt((1 + c11) * (1 + c33) - c13**2))
+    )
+
+
+def _erf_i4(C):
+    c = lambda a, b: C[a - 1, b - 1]  # noqa: E731
+    l4 = (1 + c(1, 1)) * (1 + c(2, 2)) - c(1, 2) ** 2
+    l0 = (
+        l4 * c(3, 4)
+        - c(2, 3) * c(2, 4) * (1 + c(1, 1))
+        - c(1, 3) * c(1, 4) * (1 + c(2, 2))
+        + c(1, 2) * c(1, 3) * c(2, 4)
+        + c(1, 2) * c(1, 4) * c(2, 3)
+    )
+    l1 = (
+        l4 * (1 + c(3, 3))
+        - c(2, 3) ** 2 * (1 + c(1, 1))
+        - c(1, 3) ** 2 * (1 + c(2, 2))
+        + 2 * c(1, 2) * c(1, 3) * c(2, 3)
+    )
+    l2 = (
+        l4 * (1 + c(4, 4))
+        - c(2, 4) ** 2 * (1 + c(1, 1))
+        - c(1, 4) ** 2 * (1 + c(2, 2))
+        + 2 * c(1, 2) * c(1, 4) * c(2, 4)
+    )
+    return 4 / math.pi**2 * math.asin(np.clip(l0 / math.sqrt(l1 * l2), -1, 1)) / math.sqrt(l4)
+
+
+def numpy_euler_step_time(rho, q, r, t_tilde, steps: int) -> float:
+    """Seconds per Euler step of the spectral ODEs in plain NumPy with Python loops."""
+    P = rho.shape[0]
+    v, A, T, delta = np.ones(K), np.ones(M), np.eye(M), 0.5
+    q, r = q.copy(), r.copy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        Q = np.einsum("p,pkl->kl", rho, q) / P
+        R = r.sum(0) / P / math.sqrt(delta)
+        C = np.block([[Q, R], [R.T, T]])
+        L = K + M
+        I3 = np.empty((K, L, L))
+        for i in range(K):
+            for b in range(L):
+                for c in range(L):
+                    idx = [i, b, c]
+                    I3[i, b, c] = _erf_i3(C[np.ix_(idx, idx)])
+        I4 = np.empty((K, K, L, L))
+        for i in range(K):
+            for k in range(K):
+                for c in range(L):
+                    for d in range(L):
+                        idx = [i, k, c, d]
+                        I4[i, k, c, d] = _erf_i4(C[np.ix_(idx, idx)])
+        a = np.empty((K, K))
+        b = np.zeros((K, K))
+        for k in range(K):
+            for j in range(K):
+                if j == k:
+                    a[k, k] = I3[k, k, k] / Q[k, k]
+                else:
+                    det = Q[k, k] * Q[j, j] - Q[k, j] ** 2
+                    a[k, j] = (Q[j, j] * I3[k, k, j] - Q[k, j] * I3[k, j, j]) / det
+                    b[k, j] = (Q[k, k] * I3[k, j, j] - Q[k, j] * I3[k, k, j]) / det
+        c_ = np.empty((K, M))
+        d_ = np.empty((K, M))
+        for k in range(K):
+            for n in range(M):
+                det = Q[k, k] * T[n, n] - R[k, n] ** 2
+                c_[k, n] = (T[n, n] * I3[k, k, K + n] - R[k, n] * I3[k, K + n, K + n]) / det
+                d_[k, n] = (Q[k, k] * I3[k, K + n, K + n] - R[k, n] * I3[k, k, K + n]) / det
+        alpha = -a @ v + c_ @ A
+        beta = -b * v[None, :]
+        gamma = d_ * A[None, :]
+        u = np.concatenate([-v, A])
+        variance = np.einsum("klcd,c,d->kl", I4, u, u)
+        g_r = rho[:, None, None] * (alpha[None, :, None] * r + np.einsum("kj,pjm->pkm", beta, r))
+        g_r += np.einsum("kn,pnm->pkm", gamma, t_tilde) / math.sqrt(delta)
+        g_q = rho[:, None, None] * (alpha[None, :, None] * q + np.einsum("kj,pjl->pkl", beta, q))
+        g_q += np.einsum("kn,pln->pkl", gamma, r) / math.sqrt(delta)
+        first = LR * v[None, :, None] * g_q
+        dq = (
+            first
+            + first.transpose(0, 2, 1)
+            + LR**2 * rho[:, None, None] * np.outer(v, v) * variance
+        )
+        r = r + DT * LR * v[None, :, None] * g_r
+        q = q + DT * dq
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default="benchmarks/results/ode.json")
+    args = parser.parse_args()
+    sizes = [200] if args.quick else [500, 3072, 10_000]
+    times = jnp.linspace(0.0, T_MAX, 51)
+    rows = []
+    header = (
+        f"{'nodes':>7}{'compile s':>11}{'adaptive s':>12}{'euler s':>10}"
+        f"{'numpy euler s (proj.)':>23}{'speed-up':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for P in sizes:
+        rho, q, r, t_tilde = synthetic_problem(P)
+        y0 = SpectralState(jnp.asarray(q, jnp.float32), jnp.asarray(r, jnp.float32), jnp.ones(K))
+        params = jax_parameters(rho, t_tilde, LR)
+        first = _timed(_adaptive, y0, params, times)
+        adaptive = min(_timed(_adaptive, y0, params, times) for _ in range(2))
+        _timed(_euler, y0, params, times)
+        euler = _timed(_euler, y0, params, times)
+        steps = 20 if args.quick else 200
+        numpy_total = numpy_euler_step_time(rho, q, r, t_tilde, steps) * T_MAX / DT
+        row = dict(
+            nodes=P,
+            compile_s=first - adaptive,
+            adaptive_s=adaptive,
+            euler_s=euler,
+            numpy_euler_projected_s=numpy_total,
+            speedup_vs_numpy=numpy_total / adaptive,
+        )
+        rows.append(row)
+        print(
+            f"{P:>7}{row['compile_s']:>11.2f}{adaptive:>12.3f}{euler:>10.3f}"
+            f"{numpy_total:>23.1f}{numpy_total / adaptive:>10.0f}"
+        )
+    P = sizes[0]
+    rho, q, r, t_tilde = synthetic_problem(P)
+    y0 = SpectralState(jnp.asarray(q, jnp.float32), jnp.asarray(r, jnp.float32), jnp.ones(K))
+    params = jax_parameters(rho, t_tilde, LR)
+    lrs = jnp.linspace(0.05, 0.6, 64)
+    first = _timed(_grid, y0, params, times, lrs)
+    grid = _timed(_grid, y0, params, times, lrs)
+    print(
+        f"vmapped grid of 64 learning rates, {P} nodes: {grid:.2f} s after compilation "
+        f"({grid / 64 * 1e3:.1f} ms per point; compile {first - grid:.1f} s)"
+    )
+    if not args.quick:
+        target = rows[0]["adaptive_s"]
+        print(f"target: 500 nodes to t = 50 in under 1 s after compilation: {target:.3f} s")
+    result = dict(
+        benchmark="ode",
+        **run_metadata(),
+        rows=rows,
+        grid=dict(nodes=P, points=64, seconds=grid, compile_s=first - grid),
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
