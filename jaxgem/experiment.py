@@ -8,7 +8,6 @@ a finished one is read back), so nothing computed is lost.
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import jax
@@ -196,8 +195,3 @@ def run_experiment(
     files = [f"{n}.npz" for n in results] + [f"{n}.theory.npz" for n in theory]
     echo(f"wrote {out}/eg.csv, eg.png, run.json and {', '.join(files)}")
     return results
-
-
-def read_run(out_dir) -> dict:
-    """The `run.json` of a finished run."""
-    return json.loads((Path(out_dir) / "run.json").read_text())

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["hermite_rule", "expect_1d", "expect_2d", "expect_nd", "cholesky_2x2", "psd_cholesky"]
+__all__ = ["hermite_rule", "expect_1d", "expect_2d", "expect_nd", "psd_cholesky"]
 
 
 @functools.cache
@@ -36,36 +36,6 @@ def expect_1d(
     nodes, weights = hermite_rule(order)
     u = jnp.sqrt(jnp.maximum(variance, 0.0))[..., None] * nodes
     return jnp.sum(f(u) * weights.astype(u.dtype), axis=-1)
-
-
-def cholesky_2x2(C: Float[Array, "*batch 2 2"]) -> tuple[Array, Array, Array]:
-    """Entries `(l11, l21, l22)` of the lower Cholesky factor of a 2 x 2 covariance.
-
-    Safe at zero variance and at correlation ±1 (the factor is then singular, not NaN).
-    """
-    c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
-    l11 = jnp.sqrt(jnp.maximum(c11, 0.0))
-    safe = jnp.where(l11 > 0, l11, 1.0)
-    l21 = jnp.where(l11 > 0, c12 / safe, 0.0)
-    l22 = jnp.sqrt(jnp.maximum(c22 - l21**2, 0.0))
-    return l11, l21, l22
-
-
-def expect_2d(
-    f1: Callable[[Array], Array],
-    f2: Callable[[Array], Array],
-    C: Float[Array, "*batch 2 2"],
-    order: int = 24,
-) -> Float[Array, "*batch"]:
-    """`E f1(u1) f2(u2)` for `(u1, u2) ~ N(0, C)`, by a product Gauss–Hermite rule."""
-    nodes, weights = hermite_rule(order)
-    l11, l21, l22 = (x[..., None, None] for x in cholesky_2x2(C))
-    z1 = nodes[:, None]
-    z2 = nodes[None, :]
-    u1 = l11 * z1 + 0.0 * z2
-    u2 = l21 * z1 + l22 * z2
-    w = (weights[:, None] * weights[None, :]).astype(u1.dtype)
-    return jnp.sum(f1(u1) * f2(u2) * w, axis=(-2, -1))
 
 
 def psd_cholesky(C: Float[Array, "*batch n n"]) -> Float[Array, "*batch n n"]:
@@ -111,3 +81,13 @@ def expect_nd(
     for a in range(1, n):
         product = product * functions[a](u[..., a])
     return jnp.sum(product * w.astype(L.dtype), axis=-1)
+
+
+def expect_2d(
+    f1: Callable[[Array], Array],
+    f2: Callable[[Array], Array],
+    C: Float[Array, "*batch 2 2"],
+    order: int = 24,
+) -> Float[Array, "*batch"]:
+    """`E f1(u1) f2(u2)` for `(u1, u2) ~ N(0, C)`, by a product Gauss–Hermite rule."""
+    return expect_nd([f1, f2], C, order)

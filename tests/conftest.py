@@ -1,7 +1,5 @@
 """Shared fixtures: float64 on demand (never switched on globally), small models."""
 
-import contextlib
-
 import jax
 import pytest
 
@@ -18,12 +16,6 @@ def _x64_context():
 def x64():
     """Run a test in double precision."""
     with _x64_context():
-        yield
-
-
-@pytest.fixture
-def no_x64():
-    with contextlib.nullcontext():
         yield
 
 

@@ -199,7 +199,7 @@ def simulate(
     first = lambda tree: jax.tree.map(lambda a: a[0], tree)  # noqa: E731
     data_model.check_networks(first(students), first(teachers))
     dtype = students.w.dtype  # hyperparameters follow the networks' precision
-    hyper = Hyperparameters(**{k: jnp.asarray(v, dtype) for k, v in table.items()})
+    hyper = Hyperparameters.from_table(table, dtype)
     H = hyper.size
     students = jax.tree.map(
         lambda a: jnp.broadcast_to(a[:, None], (a.shape[0], H) + a.shape[1:]), students

@@ -35,7 +35,13 @@ class Hyperparameters(eqx.Module):
         cls, lr, lr_v=None, noise=0.0, weight_decay=0.0, *, product: bool = False, dtype=jnp.float32
     ) -> Hyperparameters:
         """Hyperparameters from scalars or lists (see `hyperparameter_table`)."""
-        table = hyperparameter_table(lr, lr_v, noise, weight_decay, product=product)
+        return cls.from_table(
+            hyperparameter_table(lr, lr_v, noise, weight_decay, product=product), dtype
+        )
+
+    @classmethod
+    def from_table(cls, table: dict, dtype=jnp.float32) -> Hyperparameters:
+        """Hyperparameters from a `hyperparameter_table`, as arrays of `dtype`."""
         return cls(**{k: jnp.asarray(table[k], dtype) for k in NAMES})
 
     @property
