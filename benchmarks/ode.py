@@ -11,7 +11,9 @@ densities of a small random student and a Gaussian teacher); P = 500, 3072, 10^4
   adaptive solver stalls on this problem: an open finding, see the issue notes);
 - NumPy: the same equations with fixed-step Euler (dt = 0.01), the Gaussian integrals evaluated
   per index tuple in Python loops as research scripts do; timed over 200 steps and projected to
-  the 5000 steps to t = 50 (stated as projected).
+  the 5000 steps to t = 50 (stated as projected);
+- the N, D -> infinity hidden manifold limit on Marchenko-Pastur nodes: solve time and
+  quadrature error against the number of nodes.
 
     python benchmarks/ode.py [--quick] [--out benchmarks/results/ode.json]
 """
@@ -213,6 +215,33 @@ def numpy_euler_step_time(rho, q, r, t_tilde, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def manifold_limit_timing(times, node_counts):
+    """`solve_manifold_limit` (sign HMM, delta = 1/2, N, D -> infinity) against the number of
+    Marchenko-Pastur nodes: solve time after compilation and the change of eg(t) against the
+    finest rule (its quadrature error)."""
+    start = jaxgem.OrderParameters(
+        Q=1e-2 * jnp.eye(K), R=jnp.zeros((K, M)), T=jnp.eye(M), v=jnp.ones(K), A=jnp.ones(M)
+    )
+    solve = lambda n: jaxgem.ode.solve_manifold_limit(  # noqa: E731
+        start, times, delta=0.5, activation="erf", lr=LR, n_nodes=n
+    ).eg.block_until_ready()
+    rows, curves = [], {}
+    for n in node_counts:
+        first = _timed(solve, n)
+        seconds = _timed(solve, n)
+        curves[n] = np.asarray(solve(n))
+        rows.append(dict(nodes=n, solve_s=seconds, compile_s=first - seconds))
+    finest = curves[node_counts[-1]]
+    print("Marchenko-Pastur limit (sign HMM, delta = 1/2), to t = 50:")
+    for row in rows:
+        row["max_eg_change_vs_finest"] = float(np.max(np.abs(curves[row["nodes"]] - finest)))
+        print(
+            f"  {row['nodes']:>4} nodes: {row['solve_s']:.3f} s (compile {row['compile_s']:.1f} s)"
+            f", max |eg - eg_finest| = {row['max_eg_change_vs_finest']:.1e}"
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -261,6 +290,7 @@ def main() -> None:
         f"vmapped grid of 64 learning rates, {P} nodes: {grid:.2f} s after compilation "
         f"({grid / 64 * 1e3:.1f} ms per point; compile {first - grid:.1f} s)"
     )
+    limit = manifold_limit_timing(times, [16, 32, 64] if args.quick else [16, 32, 64, 128, 512])
     if not args.quick:
         target = rows[0]["adaptive_s"]
         print(f"target: 500 nodes to t = 50 in under 1 s after compilation: {target:.3f} s")
@@ -269,6 +299,7 @@ def main() -> None:
         **run_metadata(),
         rows=rows,
         grid=dict(nodes=P, points=64, seconds=grid, compile_s=first - grid),
+        manifold_limit=limit,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ models for learning with shallow neural networks" (MSML 2021).
 
 __version__ = "0.1.0"
 
-from . import data, ode, online
+from . import data, diagnostics, generators, ode, online
 from .activations import (
     ACTIVATIONS,
     Activation,
@@ -19,10 +19,11 @@ from .activations import (
     Tanh,
     get_activation,
 )
-from .data import DataModel, GaussianEquivalent, HiddenManifold, IIDGaussian
+from .data import DataModel, GaussianEquivalent, GeneratorData, HiddenManifold, IIDGaussian
 from .networks import TwoLayerNetwork
 from .online import Hyperparameters, simulate
 from .order_parameters import OrderParameters, generalisation_error
+from .regimes import REGIMES, RegimeScaling, regime_scaling
 from .results import Trajectory
 
 __all__ = [
@@ -37,6 +38,12 @@ __all__ = [
     "get_activation",
     "ACTIVATIONS",
     "OrderParameters",
+    "generators",
+    "diagnostics",
+    "GeneratorData",
+    "regime_scaling",
+    "RegimeScaling",
+    "REGIMES",
     "generalisation_error",
     "TwoLayerNetwork",
     "DataModel",

@@ -2,16 +2,21 @@
 
 from .iid import ODEParameters, OrderParameterState, iid_vector_field
 from .integrals import IntegralTensors, field_covariance, integral_tensors
+from .manifold_limit import manifold_limit_spectrum, marchenko_pastur, solve_manifold_limit
 from .predict import theory_for
 from .solve import SOLVERS, TRACE_COUNTS, ODESolution, solve
 from .spectral import Spectrum, coarse_grain, spectral_vector_field, spectrum_of
-from .spectral_solve import solve_spectral, solve_spectral_arrays
+from .spectral_solve import solve_densities, solve_spectral, solve_spectral_arrays
 from .steady_state import SteadyState, steady_state
 
 __all__ = [
     "solve",
     "solve_spectral",
     "solve_spectral_arrays",
+    "solve_densities",
+    "solve_manifold_limit",
+    "manifold_limit_spectrum",
+    "marchenko_pastur",
     "spectrum_of",
     "Spectrum",
     "coarse_grain",

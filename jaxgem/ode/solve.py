@@ -15,7 +15,16 @@ from ..activations import Activation, get_activation
 from ..order_parameters import OrderParameters, generalisation_error
 from .iid import ODEParameters, OrderParameterState, iid_vector_field
 
-__all__ = ["ODESolution", "solve", "SOLVERS", "TRACE_COUNTS", "integrate", "error_along"]
+__all__ = [
+    "ODESolution",
+    "solve",
+    "SOLVERS",
+    "TRACE_COUNTS",
+    "integrate",
+    "error_along",
+    "check_hyperparameters",
+    "check_times",
+]
 
 SOLVERS = ("adaptive", "euler")
 
@@ -78,6 +87,32 @@ def error_along(Q, R, v, T, A, activation, teacher_activation, success):
         Q=Q, R=R, T=jnp.broadcast_to(T, (n,) + T.shape), v=v, A=jnp.broadcast_to(A, (n,) + A.shape)
     )
     return jnp.where(success, generalisation_error(op, activation, teacher_activation), jnp.nan)
+
+
+def check_times(times, dtype):
+    """`times` as a 1-d array of at least two strictly increasing times, or a clear error."""
+    times = jnp.asarray(times, dtype)
+    if times.ndim != 1 or times.shape[0] < 2:
+        raise ValueError("times must be a 1-d array of at least two increasing times")
+    if not bool(jnp.all(jnp.diff(times) > 0)):
+        raise ValueError("times must be strictly increasing")
+    return times
+
+
+def check_hyperparameters(lr, lr_v, noise, weight_decay, dtype, output_scale=1.0):
+    """`(lr, lr_v * output_scale^2, noise, weight_decay)` as arrays, refusing non-finite values
+    and negative noise or weight decay (a clear error rather than a NaN curve)."""
+    named = {"lr": lr, "lr_v": lr_v, "noise": noise, "weight_decay": weight_decay}
+    hyper = []
+    for name, value in named.items():
+        array = jnp.asarray(value, dtype)
+        if not bool(jnp.all(jnp.isfinite(array))):
+            raise ValueError(f"{name} must be finite, got {value}")
+        if name in ("noise", "weight_decay") and bool(jnp.any(array < 0)):
+            raise ValueError(f"{name} must be non-negative, got {value}")
+        hyper.append(array)
+    hyper[1] = hyper[1] * output_scale**2
+    return hyper
 
 
 def _solve_one(y0, times, params: ODEParameters, solver, dt, rtol, atol, max_steps):
@@ -155,17 +190,10 @@ def solve(
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     g = get_activation(activation)
     gt = g if teacher_activation is None else get_activation(teacher_activation)
-    times = jnp.asarray(times, order_parameters.Q.dtype)
-    if times.ndim != 1 or times.shape[0] < 2:
-        raise ValueError("times must be a 1-d array of at least two increasing times")
-    if not bool(jnp.all(jnp.diff(times) > 0)):
-        raise ValueError("times must be strictly increasing")
+    times = check_times(times, order_parameters.Q.dtype)
     dtype = order_parameters.Q.dtype
     lr_v = lr if lr_v is None else lr_v
-    hyper = [jnp.asarray(h, dtype) for h in (lr, lr_v, noise, weight_decay)]
-    if bool(jnp.any(hyper[2] < 0)) or bool(jnp.any(hyper[3] < 0)):
-        raise ValueError("noise and weight_decay must be non-negative")
-    hyper[1] = hyper[1] * output_scale**2
+    hyper = check_hyperparameters(lr, lr_v, noise, weight_decay, dtype, output_scale)
     op = order_parameters
     batch = np.broadcast_shapes(op.v.shape[:-1], *(h.shape for h in hyper))
     flat = int(np.prod(batch, dtype=int))

@@ -11,7 +11,15 @@ import numpy as np
 from ..activations import Activation, get_activation
 from ..data.base import DataModel
 from ..networks import TwoLayerNetwork
-from .solve import SOLVERS, TRACE_COUNTS, ODESolution, error_along, integrate
+from .solve import (
+    SOLVERS,
+    TRACE_COUNTS,
+    ODESolution,
+    check_hyperparameters,
+    check_times,
+    error_along,
+    integrate,
+)
 from .spectral import (
     SpectralParameters,
     SpectralState,
@@ -23,7 +31,7 @@ from .spectral import (
     spectrum_of,
 )
 
-__all__ = ["solve_spectral", "solve_spectral_arrays"]
+__all__ = ["solve_spectral", "solve_spectral_arrays", "solve_densities"]
 
 
 @eqx.filter_jit
@@ -57,6 +65,28 @@ def _solve_batch(y0, t_tilde, T, A, hyper, spectrum, times, activations, train, 
         return Q, R, ys.v, error_along(Q, R, ys.v, T, A, g, gt, success)
 
     return jax.vmap(one)(y0, t_tilde, T, A, *hyper)
+
+
+def solve_densities(
+    y0: SpectralState, t_tilde, T, A, hyper, spectrum: Spectrum, times, activations, train, options
+) -> ODESolution:
+    """The spectral ODEs for a flat batch of runs given their initial densities: `y0` and
+    `t_tilde (B, P, M, M)`, `T (B, M, M)`, `A (B, M)`, `hyper = (lr, lr_v, noise, decay)` each
+    `(B,)`, on the nodes of `spectrum` (one compiled, vmapped call; the eigenvectors are
+    dropped so they are never traced). Returns an `ODESolution` with batch axis `(B,)`."""
+    Q, R, v, eg = _solve_batch(
+        y0,
+        t_tilde,
+        T,
+        A,
+        hyper,
+        Spectrum(spectrum.rho, spectrum.weights, None, spectrum.delta),
+        times,
+        activations,
+        train,
+        options,
+    )
+    return ODESolution(t=times, Q=Q, R=R, v=v, T=T, A=A, eg=eg)
 
 
 def solve_spectral_arrays(
@@ -97,9 +127,7 @@ def solve_spectral_arrays(
             f"N={data_model.input_dim}, D={data_model.latent_dim}"
         )
     dtype = w.dtype
-    times = jnp.asarray(times, dtype)
-    if times.ndim != 1 or times.shape[0] < 2 or not bool(jnp.all(jnp.diff(times) > 0)):
-        raise ValueError("times must be a 1-d array of at least two strictly increasing times")
+    times = check_times(times, dtype)
     spectrum = spectrum_of(data_model) if spectrum is None else spectrum
     densities = jax.vmap(initial_densities, in_axes=(None, None, 0, 0))(spectrum, data_model, w, B)
     if n_bins is not None:
@@ -108,36 +136,35 @@ def solve_spectral_arrays(
         )(spectrum, *densities, n_bins)
     q, r, t_tilde = densities
     lr_v = lr if lr_v is None else lr_v
-    hyper = [jnp.atleast_1d(jnp.asarray(h, dtype)) for h in (lr, lr_v, noise, weight_decay)]
-    hyper[1] = hyper[1] * output_scale**2
+    hyper = check_hyperparameters(lr, lr_v, noise, weight_decay, dtype, output_scale)
+    hyper = [jnp.atleast_1d(h) for h in hyper]
     H = int(np.broadcast_shapes(*(h.shape for h in hyper))[0])
     S = w.shape[0]
     per_run = lambda a: jnp.broadcast_to(a, (H,) + a.shape).reshape((H * S,) + a.shape[1:])  # noqa: E731
     per_hyper = lambda h: jnp.repeat(jnp.broadcast_to(h, (H,)), S)  # noqa: E731
     y0 = SpectralState(q=per_run(q), r=per_run(r), v=per_run(v))
     T = B @ jnp.swapaxes(B, 1, 2) / B.shape[-1]
-    options = (solver, dt, rtol, atol, max_steps)
-    Q, R, vs, eg = _solve_batch(
+    flat = solve_densities(
         y0,
         per_run(t_tilde),
         per_run(T),
         per_run(A),
         tuple(per_hyper(h) for h in hyper),
-        eqx.tree_at(lambda s: s.eigenvectors, spectrum, None),
+        spectrum,
         times,
         (g, gt),
         train_second_layer,
-        options,
+        (solver, dt, rtol, atol, max_steps),
     )
     shape = lambda a: a.reshape((H, S) + a.shape[1:])  # noqa: E731
     return ODESolution(
         t=times,
-        Q=shape(Q),
-        R=shape(R),
-        v=shape(vs),
+        Q=shape(flat.Q),
+        R=shape(flat.R),
+        v=shape(flat.v),
         T=jnp.broadcast_to(T, (H,) + T.shape),
         A=jnp.broadcast_to(A, (H,) + A.shape),
-        eg=shape(eg),
+        eg=shape(flat.eg),
     )
 
 

@@ -1,0 +1,145 @@
+"""How Gaussian are the local fields? The Gaussian equivalence (Goldt et al., MSML 2021, THEORY.md
+Sec. 4) says the fields `lambda = w x / sqrt N`, `nu = B c / sqrt D` of a generator's data are
+jointly Gaussian with covariance `(Q, R, T)` from `(Omega, Phi)`. `field_gaussianity` samples
+them and compares with that Gaussian: means, covariance, third and fourth cumulants, and a
+sliced Wasserstein distance with its error bar and its value between two Gaussian samples of the
+same size (the floor a perfectly Gaussian law would show). It fails, as the theorem says it can,
+when a student aligns with a few input directions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .data.base import DataModel
+
+__all__ = ["FieldDiagnostics", "field_gaussianity", "sliced_wasserstein"]
+
+
+class FieldDiagnostics(eqx.Module):
+    """Fields `(lambda, nu)` of `K + M` units against their Gaussian equivalent.
+
+    - `mean_z`: largest `|mean| / standard error` over fields (about 1 if Gaussian).
+    - `covariance_error`: `|C^ - C|_F / |C|_F`, sampled against predicted covariance.
+    - `skewness`, `excess_kurtosis`: standardised third and fourth cumulants per field;
+      `cumulant_z`: the largest of them in units of their standard errors `sqrt(6/n)`,
+      `sqrt(24/n)`.
+    - `distance`, `distance_error`: sliced Wasserstein-1 distance between the sampled fields and
+      the Gaussian, mean and standard error over blocks; `gaussian_floor`: the same between two
+      Gaussian samples; `excess = (distance - floor) / error` (about 0 if Gaussian).
+    """
+
+    mean_z: Array
+    covariance_error: Array
+    skewness: Array
+    excess_kurtosis: Array
+    cumulant_z: Array
+    distance: Array
+    distance_error: Array
+    gaussian_floor: Array
+
+    @property
+    def excess(self):
+        return (self.distance - self.gaussian_floor) / self.distance_error
+
+    def holds(self, z: float = 5.0) -> bool:
+        """`True` when no statistic departs from the Gaussian by more than `z` errors."""
+        return bool(max(float(self.cumulant_z), float(self.excess), float(self.mean_z)) < z)
+
+
+def sliced_wasserstein(a: Array, b: Array, directions: Array) -> Array:
+    """Mean over unit `directions (P, d)` of the 1-d Wasserstein-1 distance between the
+    projections of samples `a (n, d)` and `b (n, d)` (sorted-sample formula)."""
+    pa = jnp.sort(a @ directions.T, axis=0)
+    pb = jnp.sort(b @ directions.T, axis=0)
+    return jnp.mean(jnp.abs(pa - pb))
+
+
+def field_gaussianity(
+    data_model: DataModel,
+    w: Array,
+    B: Array,
+    key,
+    *,
+    n_samples: int = 20_000,
+    n_blocks: int = 10,
+    n_directions: int = 64,
+) -> FieldDiagnostics:
+    """Sample the fields of student weights `w (K, N)` and teacher weights `B (M, D)` on
+    `data_model` and compare with the Gaussian of covariance `(Q, R, T)` it predicts.
+
+    Example:
+    ```python
+    diag = jaxgem.diagnostics.field_gaussianity(data, student.w, teacher.w, jax.random.key(0))
+    diag.holds(), diag.excess_kurtosis
+    ```
+    """
+    w, B = jnp.asarray(w), jnp.asarray(B)
+    if w.ndim != 2 or w.shape[1] != data_model.input_dim:
+        raise ValueError(f"w must be (K, N={data_model.input_dim}), got {w.shape}")
+    if B.ndim != 2 or B.shape[1] != data_model.latent_dim:
+        raise ValueError(f"B must be (M, D={data_model.latent_dim}), got {B.shape}")
+    block = n_samples // n_blocks
+    if block < 10:
+        raise ValueError("n_samples must give at least 10 samples per block")
+    n = block * n_blocks
+    C = jnp.block(
+        [
+            [data_model.input_overlap(w, w), data_model.input_latent_overlap(w, B)],
+            [data_model.input_latent_overlap(w, B).T, B @ B.T / data_model.latent_dim],
+        ]
+    )
+    dim = C.shape[0]
+    kx, kg, kg2, kd = jax.random.split(key, 4)
+    fields = _sample_fields(data_model, w, B, kx, n, block)
+    root = _psd_root(C)
+    gaussian = jax.random.normal(kg, (n, dim), fields.dtype) @ root.T
+    gaussian2 = jax.random.normal(kg2, (n, dim), fields.dtype) @ root.T
+    directions = jax.random.normal(kd, (n_directions, dim), fields.dtype)
+    directions = directions / jnp.linalg.norm(directions, axis=1, keepdims=True)
+    blocks = lambda a: a.reshape(n_blocks, block, dim)  # noqa: E731
+    per_block = jax.vmap(sliced_wasserstein, in_axes=(0, 0, None))
+    d = per_block(blocks(fields), blocks(gaussian), directions)
+    floor = per_block(blocks(gaussian2), blocks(gaussian), directions)
+    mean = fields.mean(0)
+    std = fields.std(0)
+    standard = (fields - mean) / std
+    skew = jnp.mean(standard**3, 0)
+    kurt = jnp.mean(standard**4, 0) - 3.0
+    cumulant_z = jnp.max(
+        jnp.concatenate([jnp.abs(skew) / math.sqrt(6 / n), jnp.abs(kurt) / math.sqrt(24 / n)])
+    )
+    sampled_C = jnp.cov(fields.T)
+    return FieldDiagnostics(
+        mean_z=jnp.max(jnp.abs(mean) / (std / math.sqrt(n))),
+        covariance_error=jnp.linalg.norm(sampled_C - C) / jnp.linalg.norm(C),
+        skewness=skew,
+        excess_kurtosis=kurt,
+        cumulant_z=cumulant_z,
+        distance=d.mean(),
+        distance_error=jnp.sqrt(d.var(ddof=1) / n_blocks + floor.var(ddof=1) / n_blocks),
+        gaussian_floor=floor.mean(),
+    )
+
+
+def _sample_fields(data_model, w, B, key, n, block):
+    def one(key):
+        x, c = data_model.sample(key, block)
+        return jnp.concatenate(
+            [x @ w.T / math.sqrt(data_model.input_dim), c @ B.T / math.sqrt(data_model.latent_dim)],
+            axis=1,
+        )
+
+    keys = jax.random.split(key, n // block)
+    return jax.lax.map(one, keys).reshape(n, -1)
+
+
+def _psd_root(C):
+    values, vectors = np.linalg.eigh(np.asarray(C, np.float64))
+    return jnp.asarray(vectors * np.sqrt(np.clip(values, 0, None)), C.dtype)

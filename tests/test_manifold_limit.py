@@ -1,0 +1,109 @@
+"""The hidden manifold model's spectral ODEs as N, D -> infinity on Marchenko–Pastur nodes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgem
+from jaxgem.ode import marchenko_pastur, solve_manifold_limit, solve_spectral
+
+
+@pytest.mark.parametrize("delta", [0.5, 2.0])
+def test_marchenko_pastur_nodes_integrate_its_moments(delta, x64):
+    """<s> = 1, <s^2> = 1 + y, <s^3> = 1 + 3y + y^2 (y = 1/delta) and the mass 1 - delta at 0."""
+    s, w = marchenko_pastur(delta, 32, jnp.float64)
+    y = 1 / delta
+    assert float(jnp.sum(w)) == pytest.approx(1.0, abs=1e-12)
+    for power, moment in [(1, 1.0), (2, 1 + y), (3, 1 + 3 * y + y**2)]:
+        assert float(jnp.sum(w * s**power)) == pytest.approx(moment, rel=1e-8)
+    assert float(jnp.sum(jnp.where(s == 0, w, 0.0))) == pytest.approx(max(0.0, 1 - delta))
+
+
+def test_nodes_converge_at_delta_one(x64):
+    """At delta = 1 the 1/sqrt(s) edge makes convergence algebraic but it still converges."""
+    errors = [
+        abs(float(jnp.sum(w * s**2)) - 2.0)
+        for s, w in (marchenko_pastur(1.0, n, jnp.float64) for n in (16, 64, 256))
+    ]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.01
+
+
+def _op(Q, R):
+    return jaxgem.OrderParameters(Q=Q, R=R, T=jnp.eye(2), v=jnp.ones(2), A=jnp.ones(2))
+
+
+def test_initial_overlaps_are_the_given_ones(x64):
+    Q = jnp.array([[0.5, 0.1], [0.1, 0.4]])
+    R = jnp.array([[0.3, -0.1], [0.05, 0.2]])
+    sol = solve_manifold_limit(
+        _op(Q, R), jnp.array([0.0, 1.0]), delta=0.5, activation="erf", lr=0.2
+    )
+    np.testing.assert_allclose(sol.Q[0], Q, atol=1e-12)
+    np.testing.assert_allclose(sol.R[0], R, atol=1e-12)
+
+
+def test_bad_input_is_refused():
+    Q, R = 0.01 * jnp.eye(2), 0.5 * jnp.eye(2)
+    with pytest.raises(ValueError, match="Q is too small for R"):
+        solve_manifold_limit(_op(Q, R), jnp.array([0.0, 1.0]), delta=0.5, activation="erf", lr=0.2)
+    with pytest.raises(ValueError, match="delta"):
+        marchenko_pastur(0.0, 10)
+    with pytest.raises(ValueError, match="noise must be non-negative"):
+        solve_manifold_limit(
+            _op(Q, 0 * R), jnp.array([0.0, 1.0]), delta=0.5, activation="erf", lr=0.2, noise=-1.0
+        )
+
+
+def test_limit_is_the_average_of_the_sampled_spectral_theory():
+    """The spectral ODEs on a sampled sign hidden manifold (N = 1000, D = 500), averaged over 16
+    teachers and students, equal the Marchenko–Pastur limit started from the same overlaps.
+    (For one teacher they differ by O(1/sqrt D): the teacher's visible norm B F^T F B^T / (N D)
+    fluctuates around T.)"""
+    N, D, S = 1000, 500, 16
+    hmm = jaxgem.HiddenManifold.random(jax.random.key(11), N, D, "sign")
+    keys = jax.random.split(jax.random.key(3), 2 * S)
+    teacher = jax.vmap(lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, D))(keys[:S])
+    student = jax.vmap(lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, std=0.1))(keys[S:])
+    times = jnp.array([0.0, 2.0, 10.0, 30.0])
+    sampled = solve_spectral(hmm, teacher, student, times, lr=0.2)
+    first = jax.tree.map(lambda a: a[0, :, 0], sampled.order_parameters())
+    limit = solve_manifold_limit(first, times, delta=D / N, activation="erf", lr=0.2)
+    gap = np.asarray(sampled.eg[0] - limit.eg)
+    error = gap.std(axis=0, ddof=1) / np.sqrt(S)
+    assert np.all(np.abs(gap.mean(axis=0)) <= 3 * error + 1e-6), (gap.mean(0), error)
+    assert np.all(np.abs(gap.mean(axis=0)) < 0.01 * np.asarray(limit.eg).mean(axis=0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("N", [250, 500, 1000])
+def test_limit_theory_agrees_with_simulations_at_growing_N(N):
+    """Online SGD on the sign hidden manifold (D = N/2, K = M = 2 erf, eta = 0.2, 8 seeds) against
+    the N, D -> infinity theory from each seed's initial overlaps: within three standard errors
+    or 3 % at every record."""
+    D = N // 2
+    hmm = jaxgem.HiddenManifold.random(jax.random.key(11), N, D, "sign")
+    traj = jaxgem.simulate(
+        jax.random.key(0),
+        hmm,
+        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, D),
+        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, std=0.1),
+        lr=0.2,
+        t_max=20.0,
+        n_records=5,
+        seeds=8,
+    )
+    S = traj.eg.shape[1]
+    first = jaxgem.OrderParameters(
+        Q=traj.Q[0, :, 0],
+        R=traj.R[0, :, 0],
+        T=jnp.broadcast_to(traj.T, (S, 2, 2)),
+        v=traj.v[0, :, 0],
+        A=traj.A,
+    )
+    theory = np.asarray(
+        solve_manifold_limit(first, traj.t, delta=D / N, activation="erf", lr=0.2).eg
+    ).mean(0)
+    gap = np.abs(traj.mean()[0] - theory)
+    assert np.all(gap <= np.maximum(3 * traj.sem()[0], 0.03 * theory)), gap / traj.sem()[0]
+    assert traj.mean()[0, -1] < 0.5 * traj.mean()[0, 0]
