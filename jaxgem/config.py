@@ -30,11 +30,19 @@ DEFAULTS: dict = {
     "seed": 0,  # the root of every random key: data model, networks, input streams
     "seeds": 8,  # number of independent runs per curve
     "data": {
-        "model": "hidden_manifold",  # "iid" | "hidden_manifold"
-        "N": 1000,  # input dimension
-        "D": 500,  # latent dimension (hidden manifold only)
+        # "iid" | "hidden_manifold" | "deep_sign" (deep random sign generator) | "conv" (DCGAN-
+        # style, random weights) | "digits_flow" (real NVP trained on scikit-learn's digits)
+        "model": "hidden_manifold",
+        "N": 1000,  # input dimension (conv: 3072, digits_flow: 64)
+        "D": 500,  # latent dimension (digits_flow: 64)
         "activation": "sign",  # generator non-linearity f (hidden manifold only)
-        "moments": "exact",  # "exact" | "gaussian_equivalent" covariances of the generator
+        "hidden": [500],  # hidden layer widths of the deep_sign generator (D -> hidden -> N)
+        # covariances of the generator: hidden_manifold "exact" | "gaussian_equivalent";
+        # deep_sign "recursion" | "monte_carlo"; conv and digits_flow "monte_carlo"
+        "moments": "exact",
+        "moment_rtol": 0.05,  # Monte Carlo moments: target relative Frobenius error
+        "moment_samples": 400000,  # Monte Carlo moments: at most this many samples
+        "flow_steps": 3000,  # digits_flow: Adam steps of maximum-likelihood training
         "gaussian_equivalent": True,  # also run on the Gaussian equivalent model, side by side
     },
     "teacher": {
@@ -72,8 +80,8 @@ DEFAULTS: dict = {
 }
 
 _CHOICES = {
-    ("data", "model"): ("iid", "hidden_manifold"),
-    ("data", "moments"): ("exact", "gaussian_equivalent"),
+    ("data", "model"): ("iid", "hidden_manifold", "deep_sign", "conv", "digits_flow"),
+    ("data", "moments"): ("exact", "gaussian_equivalent", "recursion", "monte_carlo"),
     ("teacher", "init"): ("gaussian", "small"),
     ("student", "init"): ("gaussian", "small", "informed"),
     ("teacher", "output_scaling"): ("1", "1/K", "1/sqrt(K)"),
@@ -84,6 +92,8 @@ _SWEEPABLE = {("training", k) for k in ("lr", "lr_v", "noise", "weight_decay")}
 _POSITIVE_INT = {
     ("data", "N"),
     ("data", "D"),
+    ("data", "moment_samples"),
+    ("data", "flow_steps"),
     ("teacher", "K"),
     ("student", "K"),
     ("training", "batch_size"),
@@ -107,6 +117,12 @@ def _check_value(section: str | None, key: str, value, default) -> None:
     if (section, key) in _POSITIVE_INT:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"{where} must be a positive integer, got {value!r}")
+        return
+    if (section, key) == ("data", "hidden"):
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+        ):
+            raise ConfigError(f"{where} must be a list of positive integers, got {value!r}")
         return
     if key == "readout":
         if value != "gaussian" and (isinstance(value, bool) or not isinstance(value, number)):

@@ -16,6 +16,7 @@ import numpy as np
 from .config import ConfigError
 from .data import GaussianEquivalent, HiddenManifold, IIDGaussian
 from .data.base import DataModel
+from .generators.from_config import generator_data
 from .io import save_csv, save_json, save_npz
 from .networks import TwoLayerNetwork
 from .ode import spectrum_of, theory_for
@@ -26,15 +27,27 @@ from .results import Trajectory
 __all__ = ["build_data_models", "network_initialisers", "run_experiment", "summary_table"]
 
 
-def build_data_models(config: dict, key: jax.Array) -> dict[str, DataModel]:
-    """The data model of `config["data"]` and, if asked, its Gaussian equivalent, by curve name."""
+def build_data_models(
+    config: dict, key: jax.Array, cache_dir: str | Path | None = None
+) -> dict[str, DataModel]:
+    """The data model of `config["data"]` and, if asked, its Gaussian equivalent, by curve name.
+    Monte Carlo moments are checkpointed in `cache_dir` (resumed on a rerun)."""
     data = config["data"]
     if data["model"] == "iid":
         return {"iid": IIDGaussian(N=data["N"])}
-    model = HiddenManifold.random(
-        key, data["N"], data["D"], data["activation"], moments=data["moments"]
-    )
-    curves: dict[str, DataModel] = {"hidden_manifold": model}
+    if data["model"] == "hidden_manifold":
+        if data["moments"] not in ("exact", "gaussian_equivalent"):
+            raise ConfigError(
+                "data.moments for hidden_manifold is 'exact' or 'gaussian_equivalent'"
+            )
+        model = HiddenManifold.random(
+            key, data["N"], data["D"], data["activation"], moments=data["moments"]
+        )
+        name = "hidden_manifold"
+    else:
+        model = generator_data(data, key, cache_dir)
+        name = data["model"]
+    curves: dict[str, DataModel] = {name: model}
     if data["gaussian_equivalent"]:
         curves["gaussian_equivalent"] = GaussianEquivalent.of(model)
     return curves
@@ -124,7 +137,7 @@ def run_experiment(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data_key, run_key = jax.random.split(jax.random.key(config["seed"]))
-    curves = build_data_models(config, data_key)
+    curves = build_data_models(config, data_key, out_dir)
     training, record = config["training"], config["record"]
     results: dict[str, Trajectory] = {}
     theory: dict[str, np.ndarray] = {}  # ODE prediction (H, R) per curve

@@ -49,6 +49,50 @@ PRESETS: dict[str, dict] = {
         "student": {"readout": "gaussian"},
         "training": {"train_second_layer": True},
     },
+    "deep-sign": {
+        "name": "deep-sign",
+        "description": "the paper's deep random sign generator (D=100 -> 500 -> N=1000), K=M=2 "
+        "erf, both layers (eta=0.2), beside its Gaussian equivalent, spectral theory from the "
+        "arcsine layer recursion",
+        "data": {
+            "model": "deep_sign",
+            "N": 1000,
+            "D": 100,
+            "hidden": [500],
+            "moments": "recursion",
+        },
+        "training": {"train_second_layer": True},
+        "record": {"t_max": 30.0, "n_records": 30},
+    },
+    "conv-generator": {
+        "name": "conv-generator",
+        "description": "DCGAN-style convolutional generator with random weights (D=100, "
+        "N=3072 = 3x32x32), Monte Carlo moments, K=M=2 erf, both layers (eta=0.2), 4 seeds",
+        "seeds": 4,
+        "data": {
+            "model": "conv",
+            "N": 3072,
+            "D": 100,
+            "moments": "monte_carlo",
+            "moment_samples": 200000,
+        },
+        "training": {"train_second_layer": True},
+        "record": {"t_max": 10.0, "n_records": 20},
+    },
+    "digits-flow": {
+        "name": "digits-flow",
+        "description": "real NVP trained on scikit-learn's 8x8 digits (N=D=64), Monte Carlo "
+        "moments, K=M=2 erf, both layers (eta=0.2): a real-data generator",
+        "data": {
+            "model": "digits_flow",
+            "N": 64,
+            "D": 64,
+            "moments": "monte_carlo",
+            "moment_rtol": 0.02,
+        },
+        "training": {"train_second_layer": True},
+        "record": {"t_max": 30.0, "n_records": 30},
+    },
 }
 
 

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import jaxgem
+from jaxgem import config as configuration
+from jaxgem import experiment, presets
 from jaxgem.generators import (
     DeepRandomGenerator,
     FunctionGenerator,
@@ -41,7 +43,8 @@ def test_one_layer_recursion_is_the_exact_arcsine_law(one_layer):
 
 def test_monte_carlo_error_falls_like_one_over_root_n_and_is_reported_honestly(one_layer):
     """Relative Frobenius errors against the closed form at 10^4 and 4 x 10^4 samples: the ratio
-    is about 2 and the estimator's own error estimate matches the actual error."""
+    is about 2, the estimator's own error estimate matches the actual error for Omega and bounds
+    it for Phi."""
     gen, (omega, phi) = one_layer
     errors = []
     for n in (10_000, 40_000):
@@ -49,7 +52,9 @@ def test_monte_carlo_error_falls_like_one_over_root_n_and_is_reported_honestly(o
         assert m.n_samples == n and not m.converged
         actual = (_relative(m.omega, omega), _relative(m.phi, phi))
         assert 0.75 < actual[0] / m.omega_error < 1.33, (actual, m.omega_error)
-        assert 0.75 < actual[1] / m.phi_error < 1.33, (actual, m.phi_error)
+        # Phi is whitened by the sample latent covariance, which cancels part of its noise: the
+        # estimate (of the raw cross-covariance's error) is conservative there
+        assert 0.5 < actual[1] / m.phi_error < 1.0, (actual, m.phi_error)
         errors.append(actual)
     assert errors[0][0] / errors[1][0] == pytest.approx(2.0, rel=0.25)
     assert errors[0][1] / errors[1][1] == pytest.approx(2.0, rel=0.25)
@@ -140,3 +145,55 @@ def test_deep_sign_generator_simulation_agrees_with_the_spectral_theory():
         gap = np.abs(traj.mean()[0] - theory)
         assert np.all(gap <= np.maximum(3 * traj.sem()[0], 0.03 * theory)), gap / traj.sem()[0]
         assert traj.mean()[0, -1] < 0.4 * traj.mean()[0, 0]
+
+
+def test_convolutional_generator_shapes_and_moments():
+    """DCGAN-style generator: D = 100 -> 3 x 32 x 32; outputs bounded by the tanh and of order
+    one; its Monte Carlo Omega is PSD and a valid Gaussian equivalent exists."""
+    gen = jaxgem.generators.ConvGenerator.random(jax.random.key(0), channels=(32, 16, 8))
+    assert (gen.latent_dim, gen.output_dim) == (100, 3072)
+    x = gen.batch(jax.random.normal(jax.random.key(1), (64, 100)))
+    assert x.shape == (64, 3072) and float(jnp.abs(x).max()) <= 1.0
+    assert 0.05 < float(x.std()) < 1.0
+    data = jaxgem.GeneratorData.estimate(
+        gen, jax.random.key(2), rtol=1.0, min_samples=4000, max_samples=4000, batch_size=1000
+    )
+    assert data.moments.omega_error < 0.2
+    jaxgem.GaussianEquivalent.of(data, tolerance=1e-2)
+
+
+def test_real_nvp_is_invertible_and_learns_the_digits():
+    """A small real NVP trained for 300 steps on the digits: exact inverse, the negative
+    log-likelihood falls, and the trained generator serves as a data model."""
+    flow, history = jaxgem.generators.train_flow(
+        jaxgem.generators.digits(),
+        jax.random.key(0),
+        n_layers=2,
+        width=32,
+        steps=300,
+        dequantise=1.0,
+    )
+    # the flow starts as the identity (a diagonal Gaussian in standardised units)
+    assert history[-1] < history[0] - 0.15, history
+    c = jax.random.normal(jax.random.key(1), (8, 64))
+    latent, _ = jax.vmap(flow.inverse)(flow.batch(c))
+    np.testing.assert_allclose(latent, c, atol=1e-4)
+    data = jaxgem.GeneratorData.estimate(
+        flow, jax.random.key(2), rtol=1.0, min_samples=5000, max_samples=5000
+    )
+    assert data.input_dim == data.latent_dim == 64
+    x, _ = data.sample(jax.random.key(3), 1000)
+    assert abs(float(x.mean())) < 0.5
+
+
+def test_generator_presets_build_their_data_models(tmp_path):
+    config = presets.preset("deep-sign")
+    config["data"].update(N=60, D=20, hidden=[30])
+    curves = experiment.build_data_models(config, jax.random.key(0), tmp_path)
+    assert set(curves) == {"deep_sign", "gaussian_equivalent"}
+    assert curves["deep_sign"].covariances()[0].shape == (60, 60)
+    config["data"]["moments"] = "exact"
+    with pytest.raises(configuration.ConfigError, match="data.moments for deep_sign"):
+        experiment.build_data_models(config, jax.random.key(0), tmp_path)
+    with pytest.raises(configuration.ConfigError, match="data.hidden"):
+        configuration.merge(configuration.DEFAULTS, {"data": {"hidden": [0]}})
