@@ -197,3 +197,14 @@ def test_generator_presets_build_their_data_models(tmp_path):
         experiment.build_data_models(config, jax.random.key(0), tmp_path)
     with pytest.raises(configuration.ConfigError, match="data.hidden"):
         configuration.merge(configuration.DEFAULTS, {"data": {"hidden": [0]}})
+
+
+def test_flax_module_through_the_adapter():
+    nn = pytest.importorskip("flax.linen")
+    net = nn.Sequential([nn.Dense(16), nn.tanh, nn.Dense(32)])
+    params = net.init(jax.random.key(0), jnp.zeros(8))
+    gen = jaxgem.generators.FlaxGenerator(net, params, 8, 32)
+    c = jax.random.normal(jax.random.key(1), (5, 8))
+    np.testing.assert_allclose(gen.batch(c), jax.vmap(lambda z: net.apply(params, z))(c), rtol=1e-6)
+    data = jaxgem.GeneratorData.estimate(gen, jax.random.key(2), rtol=0.2, min_samples=2000)
+    assert data.covariances()[0].shape == (32, 32)

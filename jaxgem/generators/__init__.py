@@ -4,6 +4,7 @@ from .base import FunctionGenerator, Generator, load_generator, save_generator
 from .convolutional import ConvGenerator
 from .deep_random import DeepRandomGenerator, sign_layer_recursion
 from .digits import digits, digits_flow
+from .flax_adapter import FlaxGenerator
 from .flow import RealNVP, train_flow
 from .moments import Moments, MomentState, estimate_moments, moments_from_state
 
@@ -12,6 +13,7 @@ __all__ = [
     "FunctionGenerator",
     "DeepRandomGenerator",
     "ConvGenerator",
+    "FlaxGenerator",
     "RealNVP",
     "train_flow",
     "digits",

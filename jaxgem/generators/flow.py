@@ -95,6 +95,15 @@ class RealNVP(Generator):
             c = layer.forward(c)
         return self.shift + self.scale * c
 
+    def standardised(self) -> RealNVP:
+        """The same flow producing inputs in standardised units (each pixel of the training data
+        at mean 0 and unit variance), the scale of the other generators' inputs."""
+        return eqx.tree_at(
+            lambda f: (f.shift, f.scale),
+            self,
+            (jnp.zeros_like(self.shift), jnp.ones_like(self.scale)),
+        )
+
     def inverse(self, x):
         """The latent `c` of an input `x` and `log |det dc/dx|`."""
         z = (x - self.shift) / self.scale

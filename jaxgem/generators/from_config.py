@@ -33,7 +33,9 @@ def _generator(data: dict, key, cache: Path | None):
     if data["N"] != 64 or data["D"] != 64:
         raise ConfigError("data.model = 'digits_flow' is 8 x 8 images: set data.N = data.D = 64")
     path = None if cache is None else cache / "digits_flow.eqx"
-    return digits_flow(key, steps=data["flow_steps"], path=path)[0]
+    # in standardised pixel units, like the other generators' inputs (grey levels 0..16 would
+    # make the effective learning rate some 20 times larger)
+    return digits_flow(key, steps=data["flow_steps"], path=path)[0].standardised()
 
 
 def generator_data(data: dict, key, cache_dir=None) -> GeneratorData:

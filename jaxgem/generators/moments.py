@@ -198,10 +198,15 @@ def estimate_moments(
     path = None if checkpoint is None else Path(checkpoint)
     if path is not None and path.exists():
         with np.load(path) as saved:
-            if tuple(saved["cxc"].shape) != (N, D) or int(saved["batch_size"]) != batch_size:
+            fields = set(MomentState.__dataclass_fields__) | {"next_batch", "batch_size"}
+            if (
+                set(saved.files) != fields
+                or tuple(saved["cxc"].shape) != (N, D)
+                or int(saved["batch_size"]) != batch_size
+            ):
                 raise ValueError(
-                    f"the checkpoint {path} belongs to another estimate (shape or batch size "
-                    "differ): remove it or choose another path"
+                    f"the checkpoint {path} belongs to another estimate (its fields, shape or "
+                    "batch size differ): remove it or choose another path"
                 )
             state = MomentState(
                 *(jnp.asarray(saved[f], dtype) for f in MomentState.__dataclass_fields__)
