@@ -240,3 +240,12 @@ def test_trajectory_files_round_trip(tmp_path):
 def test_bad_simulation_input_is_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         run(0, **kwargs)
+
+
+@pytest.mark.parametrize("spacing", ["log", "linear"])
+def test_two_records_are_the_start_and_t_max(spacing):
+    """Regression: with n_records = 2 the log spacing recorded only the first block."""
+    from jaxgem.online.schedule import record_blocks
+
+    blocks = record_blocks(3072, 128, t_max=0.5, n_records=2, spacing=spacing)
+    np.testing.assert_array_equal(blocks, [0, 12])

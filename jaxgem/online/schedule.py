@@ -34,7 +34,8 @@ def record_blocks(
         if n_records < 2:
             raise ValueError(f"n_records must be at least 2, got {n_records}")
         if spacing == "log":
-            times = np.geomspace(dt, t_max, n_records - 1)
+            # geomspace of one point would give dt alone: two records are 0 and t_max
+            times = np.geomspace(dt, t_max, n_records - 1) if n_records > 2 else [t_max]
         elif spacing == "linear":
             times = np.linspace(0, t_max, n_records)
         else:
