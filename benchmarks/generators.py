@@ -18,9 +18,7 @@ research-script baseline, and online SGD on the DCGAN-style convolutional genera
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -29,6 +27,7 @@ import numpy as np
 
 import jaxgem
 from jaxgem.generators import ConvGenerator, DeepRandomGenerator, estimate_moments
+from jaxgem.io import save_json
 from jaxgem.online import run_metadata
 
 
@@ -175,9 +174,7 @@ def main() -> None:
         conv_images_per_s_in_scan=loop_rate,
         conv_sgd=rows,
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_json(args.out, result)
     print(f"wrote {out}")
 
 

@@ -21,16 +21,15 @@ densities of a small random student and a Gaussian teacher); P = 500, 3072, 10^4
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxgem
+from jaxgem.io import save_json
 from jaxgem.ode.solve import integrate
 from jaxgem.ode.spectral import SpectralParameters, SpectralState, spectral_vector_field
 from jaxgem.online import run_metadata
@@ -301,9 +300,7 @@ def main() -> None:
         grid=dict(nodes=P, points=64, seconds=grid, compile_s=first - grid),
         manifold_limit=limit,
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_json(args.out, result)
     print(f"wrote {out}")
 
 

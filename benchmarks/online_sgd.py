@@ -23,11 +23,9 @@ Prints a table and writes JSON (default `benchmarks/results/online_sgd.json`).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import time
-from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -36,6 +34,7 @@ import numpy as np
 from scipy.special import erf as scipy_erf
 
 import jaxgem
+from jaxgem.io import save_json
 from jaxgem.online import SimulationState, advance, default_steps_per_block, run_metadata
 
 
@@ -226,9 +225,7 @@ def main() -> None:
                 f"target hidden manifold N=1000 D=500, 32 seeds: "
                 f"{r['ratio_to_matmul_bound']:.2f}x the matrix-product bound (<= 2)"
             )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    out = save_json(args.out, result)
     print(f"wrote {out}")
 
 

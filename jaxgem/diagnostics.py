@@ -14,10 +14,10 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .data.base import DataModel
+from .gaussian import psd_cholesky
 
 __all__ = ["FieldDiagnostics", "field_gaussianity", "sliced_wasserstein"]
 
@@ -89,16 +89,12 @@ def field_gaussianity(
     if block < 10:
         raise ValueError("n_samples must give at least 10 samples per block")
     n = block * n_blocks
-    C = jnp.block(
-        [
-            [data_model.input_overlap(w, w), data_model.input_latent_overlap(w, B)],
-            [data_model.input_latent_overlap(w, B).T, B @ B.T / data_model.latent_dim],
-        ]
-    )
+    R = data_model.input_latent_overlap(w, B)
+    C = jnp.block([[data_model.input_overlap(w, w), R], [R.T, B @ B.T / data_model.latent_dim]])
     dim = C.shape[0]
     kx, kg, kg2, kd = jax.random.split(key, 4)
     fields = _sample_fields(data_model, w, B, kx, n, block)
-    root = _psd_root(C)
+    root = psd_cholesky(C)
     gaussian = jax.random.normal(kg, (n, dim), fields.dtype) @ root.T
     gaussian2 = jax.random.normal(kg2, (n, dim), fields.dtype) @ root.T
     directions = jax.random.normal(kd, (n_directions, dim), fields.dtype)
@@ -138,8 +134,3 @@ def _sample_fields(data_model, w, B, key, n, block):
 
     keys = jax.random.split(key, n // block)
     return jax.lax.map(one, keys).reshape(n, -1)
-
-
-def _psd_root(C):
-    values, vectors = np.linalg.eigh(np.asarray(C, np.float64))
-    return jnp.asarray(vectors * np.sqrt(np.clip(values, 0, None)), C.dtype)

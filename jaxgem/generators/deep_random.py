@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
-from ..activations import Activation, get_activation
+from ..activations import Activation, _atan2_arcsine, get_activation
 from .base import Generator
 
 __all__ = ["DeepRandomGenerator", "sign_layer_recursion"]
@@ -107,10 +107,9 @@ def sign_layer_recursion(
     for layer, F in enumerate(generator.weights):
         if form == "arcsine":
             C = F @ omega @ F.T
-            scale = 1.0 / jnp.sqrt(jnp.diagonal(C))
-            rho = jnp.clip(C * scale[:, None] * scale[None, :], -1.0, 1.0)
-            omega = b2 * jnp.arctan2(rho, jnp.sqrt(jnp.maximum(1.0 - rho**2, 0.0)))
-            phi = math.sqrt(b2) * scale[:, None] * (F @ phi)
+            variance = jnp.diagonal(C)
+            omega = b2 * _atan2_arcsine(C, variance[:, None] * variance[None, :])
+            phi = math.sqrt(b2) / jnp.sqrt(variance)[:, None] * (F @ phi)
         else:
             noise = (1 - b2) * jnp.eye(omega.shape[0], dtype=dtype) if layer else 0.0
             omega = b2 * F @ (noise + (omega if layer else jnp.eye(D, dtype=dtype))) @ F.T

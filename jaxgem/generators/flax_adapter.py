@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import equinox as eqx
-
-from .base import Generator
+from .base import FunctionGenerator
 
 __all__ = ["FlaxGenerator"]
 
 
-class FlaxGenerator(Generator):
-    """`FlaxGenerator(module, params, latent_dim, output_dim)`: `x = module.apply(params, c)`.
+class FlaxGenerator(FunctionGenerator):
+    """`FlaxGenerator(module, params, latent_dim, output_dim)`: `x = module.apply(params, c)`,
+    a `FunctionGenerator` of `module.apply` whose parameters are equinox leaves.
 
     Example:
     ```python
@@ -26,25 +25,15 @@ class FlaxGenerator(Generator):
     ```
     """
 
-    module: Any = eqx.field(static=True)
     params: Any
-    dims: tuple[int, int] = eqx.field(static=True)
 
     def __init__(self, module, params, latent_dim: int, output_dim: int):
         try:
             import flax  # noqa: F401
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError('FlaxGenerator needs flax: pip install "jaxgem[flax]"') from error
-        self.module, self.params = module, params
-        self.dims = (int(latent_dim), int(output_dim))
-
-    @property
-    def latent_dim(self) -> int:
-        return self.dims[0]
-
-    @property
-    def output_dim(self) -> int:
-        return self.dims[1]
+        super().__init__(module.apply, latent_dim, output_dim)
+        self.params = params
 
     def __call__(self, c):
-        return self.module.apply(self.params, c).reshape(-1)
+        return self.fn(self.params, c).reshape(-1)

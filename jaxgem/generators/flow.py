@@ -140,12 +140,12 @@ def train_flow(
     init_key, key = jax.random.split(key)
     flow = RealNVP(init_key, data.shape[1], n_layers, width, shift=shift, scale=scale)
     optimiser = optax.adam(lr)
-    state = optimiser.init(eqx.filter(flow, eqx.is_inexact_array))
 
     def loss(flow, x):
         return -jnp.mean(jax.vmap(flow.log_prob)(x)) / x.shape[1]
 
     params, static = eqx.partition(flow, eqx.is_inexact_array)
+    state = optimiser.init(params)
 
     @jax.jit
     def hundred(params, state, key):

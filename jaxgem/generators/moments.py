@@ -120,9 +120,9 @@ def _estimates(state: MomentState):
     return 0.5 * (omega + omega.T), state.cxc / (n - 1) @ inverse_root
 
 
-def _relative_errors(state: MomentState):
+def _relative_errors(state: MomentState, omega, phi):
+    """Estimated relative Frobenius errors of the estimates `omega`, `phi` of `state`."""
     n, m = state.count, jnp.maximum(state.fourth_count, 1.0)
-    omega, phi = _estimates(state)
     var_omega = jnp.maximum(state.fourth_xx / m - omega**2, 0.0) / n
     var_phi = jnp.maximum(state.fourth_xc / m - phi**2, 0.0) / n
     omega_norm = jnp.maximum(jnp.linalg.norm(omega), 1e-30)
@@ -137,8 +137,8 @@ def _relative_errors(state: MomentState):
 
 def moments_from_state(state: MomentState, rtol: float = math.inf) -> Moments:
     """The estimate a `MomentState` holds."""
-    omega_error, phi_error = _relative_errors(state)
     omega, phi = _estimates(state)
+    omega_error, phi_error = _relative_errors(state, omega, phi)
     return Moments(
         mean=state.mean_x,
         omega=omega,
@@ -216,7 +216,7 @@ def estimate_moments(
     try:
         while True:
             if first * batch_size >= min_samples and first > 0:
-                errors = _relative_errors(state)
+                errors = _relative_errors(state, *_estimates(state))
                 bar.set_postfix(omega_error=f"{errors[0]:.3g}", phi_error=f"{errors[1]:.3g}")
                 if max(errors) <= rtol or first * batch_size >= max_samples:
                     break
@@ -234,10 +234,8 @@ def estimate_moments(
             first += batches_per_chunk
             bar.update(batches_per_chunk * batch_size)
             if path is not None:
-                fields = {
-                    f: np.asarray(getattr(state, f)) for f in MomentState.__dataclass_fields__
-                }
-                save_npz(path, **fields, next_batch=first, batch_size=batch_size)
+                sums = {f: np.asarray(getattr(state, f)) for f in MomentState.__dataclass_fields__}
+                save_npz(path, **sums, next_batch=first, batch_size=batch_size)
     finally:
         bar.close()
     return moments_from_state(state, rtol)

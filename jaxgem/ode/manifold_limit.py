@@ -30,7 +30,7 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..order_parameters import OrderParameters
-from .solve import SOLVERS, ODESolution, check_hyperparameters, check_times
+from .solve import SOLVERS, ODESolution, check_hyperparameters, check_times, flatten_runs
 from .spectral import SpectralState, Spectrum
 from .spectral_solve import solve_densities
 
@@ -147,24 +147,11 @@ def solve_manifold_limit(
     kappa1 = kappa1 if abs(kappa1) >= 1e-12 else 1.0
     lr_v = lr if lr_v is None else lr_v
     hyper = check_hyperparameters(lr, lr_v, noise, weight_decay, dtype, output_scale)
-    batch = np.broadcast_shapes(op.v.shape[:-1], *(h.shape for h in hyper))
-    flat = int(np.prod(batch, dtype=int))
-
-    def spread(a, tail):
-        core = a.shape[a.ndim - tail :]
-        return jnp.broadcast_to(a, batch + core).reshape((flat,) + core)
-
-    flat_op = OrderParameters(
-        Q=spread(op.Q, 2),
-        R=spread(op.R, 2),
-        T=spread(op.T, 2),
-        v=spread(op.v, 1),
-        A=spread(op.A, 1),
-    )
+    batch, flat_op, flat_hyper = flatten_runs(op, hyper)
     q, r, t_tilde, W = jax.vmap(_initial_densities, in_axes=(0, None, None, None, None, None))(
         flat_op, s, spectrum.rho, spectrum.weights, spectrum.delta, kappa1
     )
-    smallest = float(jnp.min(jnp.linalg.eigvalsh(W))) if flat else 0.0
+    smallest = float(jnp.min(jnp.linalg.eigvalsh(W))) if W.shape[0] else 0.0
     if smallest < -1e-6 * float(jnp.max(jnp.abs(flat_op.Q))):
         raise ValueError(
             "Q is too small for R in the Marchenko–Pastur limit: the isotropic part of the "
@@ -176,7 +163,7 @@ def solve_manifold_limit(
         t_tilde,
         flat_op.T,
         flat_op.A,
-        tuple(spread(h, 0) for h in hyper),
+        flat_hyper,
         spectrum,
         times,
         (g, gt),

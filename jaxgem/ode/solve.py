@@ -24,6 +24,7 @@ __all__ = [
     "error_along",
     "check_hyperparameters",
     "check_times",
+    "flatten_runs",
 ]
 
 SOLVERS = ("adaptive", "euler")
@@ -115,6 +116,26 @@ def check_hyperparameters(lr, lr_v, noise, weight_decay, dtype, output_scale=1.0
     return hyper
 
 
+def flatten_runs(op: OrderParameters, hyper):
+    """Broadcast the batch axes of `op` against the hyperparameter arrays and flatten them into
+    one run axis: `(batch shape, flat OrderParameters, flat hyperparameters)`."""
+    batch = np.broadcast_shapes(op.v.shape[:-1], *(h.shape for h in hyper))
+    flat = int(np.prod(batch, dtype=int))
+
+    def spread(a, tail):
+        core = a.shape[a.ndim - tail :]
+        return jnp.broadcast_to(a, batch + core).reshape((flat,) + core)
+
+    flat_op = OrderParameters(
+        Q=spread(op.Q, 2),
+        R=spread(op.R, 2),
+        T=spread(op.T, 2),
+        v=spread(op.v, 1),
+        A=spread(op.A, 1),
+    )
+    return batch, flat_op, tuple(spread(h, 0) for h in hyper)
+
+
 def _solve_one(y0, times, params: ODEParameters, solver, dt, rtol, atol, max_steps):
     ys, success = integrate(iid_vector_field, y0, params, times, solver, dt, rtol, atol, max_steps)
     eg = error_along(
@@ -194,18 +215,9 @@ def solve(
     dtype = order_parameters.Q.dtype
     lr_v = lr if lr_v is None else lr_v
     hyper = check_hyperparameters(lr, lr_v, noise, weight_decay, dtype, output_scale)
-    op = order_parameters
-    batch = np.broadcast_shapes(op.v.shape[:-1], *(h.shape for h in hyper))
-    flat = int(np.prod(batch, dtype=int))
-
-    def spread(a, tail):
-        return jnp.broadcast_to(a, batch + a.shape[a.ndim - tail :]).reshape(
-            (flat,) + a.shape[a.ndim - tail :]
-        )
-
-    y0 = OrderParameterState(Q=spread(op.Q, 2), R=spread(op.R, 2), v=spread(op.v, 1))
-    T, A = spread(op.T, 2), spread(op.A, 1)
-    flat_hyper = tuple(spread(h, 0) for h in hyper)
+    batch, op, flat_hyper = flatten_runs(order_parameters, hyper)
+    y0 = OrderParameterState(Q=op.Q, R=op.R, v=op.v)
+    T, A = op.T, op.A
     ys, eg = _solve_batch(
         y0,
         T,
