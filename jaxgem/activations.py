@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jsp
 from jaxtyping import Array, Float
 
-from .gaussian import expect_1d, expect_2d, expect_nd, hermite_rule
+from .gaussian import expect_1d, expect_2d, expect_nd, hermite_rule, orthant_moment
 
 __all__ = [
     "Activation",
@@ -282,6 +282,7 @@ class ReLU(Activation):
     """`g(x) = max(x, 0)`."""
 
     name: ClassVar[str] = "relu"
+    quadrature_order_orthant: ClassVar[int] = 16
 
     def __call__(self, x):
         return jnp.maximum(x, 0.0)
@@ -321,6 +322,13 @@ class ReLU(Activation):
         ratio, _ = _safe_ratio(c12 * root, 2 * math.pi * c11)
         angle = math.pi / 2 + _atan2_arcsine(c13, c11 * c33)
         return ratio + c23 * angle / (2 * math.pi)
+
+    def i4(self, C, third=None, fourth=None):
+        """`E[1{u1>0} 1{u2>0} relu(u3) relu(u4)]`: an orthant moment by sequential
+        conditioning, so the steps never meet a quadrature node (`gaussian.orthant_moment`)."""
+        if not (self._same_kind(third) and self._same_kind(fourth)):
+            return super().i4(C, third, fourth)
+        return orthant_moment(jnp.asarray(C), (0, 0, 1, 1), self.quadrature_order_orthant)
 
     def j2(self, C):
         C = jnp.asarray(C)

@@ -11,10 +11,19 @@ import functools
 from collections.abc import Callable
 
 import jax.numpy as jnp
+import jax.scipy.special as jsp
 import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["hermite_rule", "expect_1d", "expect_2d", "expect_nd", "psd_cholesky"]
+__all__ = [
+    "hermite_rule",
+    "tanh_sinh_rule",
+    "expect_1d",
+    "expect_2d",
+    "expect_nd",
+    "psd_cholesky",
+    "orthant_moment",
+]
 
 
 @functools.cache
@@ -27,6 +36,72 @@ def hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"quadrature order must be a positive integer, got {order}")
     nodes, weights = np.polynomial.hermite_e.hermegauss(order)
     return nodes, weights / weights.sum()
+
+
+@functools.cache
+def tanh_sinh_rule(order: int, half_width: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes in (0, 1) and weights of the tanh-sinh (double-exponential) rule.
+
+    It converges exponentially even for integrands with integrable endpoint singularities, such
+    as the inverse normal CDF of the sequential orthant transform (Takahasi & Mori 1974). Nodes
+    that would round to 0 or 1 in single precision are kept inside the interval.
+    """
+    if order < 2:
+        raise ValueError(f"tanh-sinh order must be at least 2, got {order}")
+    t = np.linspace(-half_width, half_width, order)
+    s = np.pi / 2 * np.sinh(t)
+    nodes = (1.0 + np.tanh(s)) / 2
+    weights = (t[1] - t[0]) * np.pi / 4 * np.cosh(t) / np.cosh(s) ** 2
+    eps = np.finfo(np.float32).eps
+    return np.clip(nodes, 1e-30, 1.0 - eps), weights
+
+
+def orthant_moment(
+    C: Float[Array, "*batch n n"], powers: tuple[int, ...], order: int = 16
+) -> Float[Array, "*batch"]:
+    """`E[prod_a u_a^p_a 1{u_a > 0}]` for `u ~ N(0, C)` and powers `p_a` in {0, 1}.
+
+    The truncated moments behind ReLU integrals (`I4 = E[g'g' g g]` of ReLU is powers
+    `(0, 0, 1, 1)`), computed by sequential conditioning (Genz 1992): after factorising
+    `C = L L^T`, each field but the last is drawn from its Gaussian conditioned on the earlier
+    ones and truncated to the positive half-line by an inverse-CDF transform, whose probability
+    becomes a weight; the last is integrated in closed form. The step functions thus never meet
+    a quadrature node, and the smooth remainder is integrated by a tanh-sinh rule of
+    `order**(n-1)` nodes (7 digits at order 16 for fields of variance up to 5). Singular `C`
+    (repeated fields) is exact: a field without its own noise enters as an indicator.
+    """
+    n = len(powers)
+    if C.shape[-2:] != (n, n) or not set(powers) <= {0, 1}:
+        raise ValueError(f"need covariances (..., {n}, {n}) and powers in {{0, 1}}, got {powers}")
+    L = psd_cholesky(C)
+    dtype = L.dtype
+    nodes, weights = tanh_sinh_rule(order)
+    grid = np.stack([g.ravel() for g in np.meshgrid(*([nodes] * (n - 1)), indexing="ij")], -1)
+    total = np.prod(np.meshgrid(*([weights] * (n - 1)), indexing="ij"), axis=0).ravel()
+    total = jnp.asarray(total, dtype)
+    z: list[Array] = []
+    for a in range(n - 1):
+        mean, spread, probability = _positive_probability(L, z, a)
+        possible = probability > 1e-30
+        uniform = jnp.where(possible, probability, 1.0) * grid[:, a].astype(dtype)
+        z.append(jnp.where((spread > 1e-30) & possible, -jsp.ndtri(uniform), 0.0))
+        total = total * probability * ((mean + spread * z[a]) if powers[a] else 1.0)
+    mean, spread, last = _positive_probability(L, z, n - 1)
+    if powers[-1]:  # E[u 1{u > 0}] = mean Phi(mean / spread) + spread phi(mean / spread)
+        ratio = mean / jnp.where(spread > 1e-30, spread, 1.0)
+        density = jnp.exp(-(ratio**2) / 2) / np.sqrt(2 * np.pi)
+        last = jnp.where(spread > 1e-30, mean * last + spread * density, jnp.maximum(mean, 0.0))
+    return jnp.sum(total * last, axis=-1)
+
+
+def _positive_probability(L: Array, z: list[Array], a: int) -> tuple[Array, Array, Array]:
+    """Conditional mean and spread of field `a` given the earlier standardised fields `z`, and
+    its probability of being positive (an indicator when it has no noise of its own)."""
+    mean = sum((L[..., a, b, None] * z[b] for b in range(a)), jnp.zeros((1,), L.dtype))
+    spread = L[..., a, a, None]
+    noisy = spread > 1e-30
+    ratio = jnp.where(noisy, mean / jnp.where(noisy, spread, 1.0), 0.0)
+    return mean, spread, jnp.where(noisy, jsp.ndtr(ratio), (mean > 0).astype(L.dtype))
 
 
 def expect_1d(
@@ -52,9 +127,11 @@ def psd_cholesky(C: Float[Array, "*batch n n"]) -> Float[Array, "*batch n n"]:
         partial = C[..., :, j]
         for k in range(j):
             partial = partial - columns[k] * columns[k][..., j : j + 1]
-        pivot = jnp.sqrt(jnp.maximum(partial[..., j], 0.0))
-        positive = pivot > 1e-30
-        safe = jnp.where(positive, pivot, 1.0)
+        # Pivots at rounding level of the variance are zero: repeated fields stay exact.
+        tolerance = 16 * jnp.finfo(C.dtype).eps * jnp.abs(C[..., j, j])
+        positive = partial[..., j] > jnp.maximum(tolerance, jnp.finfo(C.dtype).tiny)
+        # Square root of a masked value: finite gradients at singular C as well.
+        safe = jnp.sqrt(jnp.where(positive, partial[..., j], 1.0))
         column = jnp.where(positive[..., None], partial / safe[..., None], 0.0)
         column = column * (jnp.arange(n) >= j)  # lower-triangular
         columns.append(column)

@@ -2,6 +2,7 @@
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 import jaxgem
 from jaxgem.activations import Activation
+from jaxgem.gaussian import orthant_moment
 from jaxgem.ode import field_covariance, integral_tensors
 
 
@@ -40,11 +42,8 @@ def test_erf_and_linear_closed_forms_match_quadrature(x64, seed):
 @settings(max_examples=4, **quiet)
 @given(seed=seeds)
 def test_closed_forms_match_monte_carlo(x64, seed):
-    """erf, linear, ReLU (I3, J2) and tanh (quadrature) within 5 standard errors.
-
-    Fields of variance up to about 1. ReLU's I4 (no elementary closed form) is left out: the
-    product Gauss-Hermite rule is off by up to ~10% there, because of the step functions, and so
-    is tanh's I4 when field variances reach ~2 (known limitations, see docs/theory.md)."""
+    """erf, linear, ReLU (closed forms and the orthant moment for I4) and tanh (quadrature)
+    within 5 standard errors, for fields of variance up to about 1."""
     C = _covariance(seed, 4, 1.0)
     u = np.random.default_rng(seed).multivariate_normal(np.zeros(4), C, size=1_000_000)
     for g in (jaxgem.Erf(), jaxgem.Linear(), jaxgem.ReLU(), jaxgem.Tanh()):
@@ -55,8 +54,6 @@ def test_closed_forms_match_monte_carlo(x64, seed):
             "i4": (d[:, 0] * d[:, 1] * v[:, 2] * v[:, 3], g.i4(C)),
             "j2": (d[:, 0] * d[:, 1], g.j2(C[:2, :2])),
         }
-        if g.name == "relu":
-            del samples["i4"]
         for name, (values, exact) in samples.items():
             error = values.std() / 1000
             assert (
@@ -65,6 +62,35 @@ def test_closed_forms_match_monte_carlo(x64, seed):
                 g.name,
                 name,
             )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relu_i4_matches_monte_carlo_at_large_variance(x64, seed):
+    """Field variances up to ~5, where the old product rule was off by up to 18 %: the orthant
+    moment is within 4 standard errors of 4e6 samples, and converged to 1e-6 at order 16."""
+    C = _covariance(seed, 4, 2.0)
+    g = jaxgem.ReLU()
+    u = np.random.default_rng(seed).multivariate_normal(np.zeros(4), C, size=4_000_000)
+    values = (u[:, 0] > 0) * (u[:, 1] > 0) * np.maximum(u[:, 2], 0) * np.maximum(u[:, 3], 0)
+    exact = float(g.i4(C))
+    assert abs(exact - values.mean()) < 4 * values.std() / 2000
+    finer = float(orthant_moment(jnp.asarray(C), (0, 0, 1, 1), order=32))
+    assert exact == pytest.approx(finer, rel=1e-6)
+
+
+def test_orthant_moment_is_exact_at_repeated_fields(x64):
+    """With u3 = u1 and u4 = u2 the ReLU I4 is the closed-form I2; opposite fields give 0; the
+    gradient with respect to a singular covariance is finite, also in float32."""
+    C2 = jnp.array([[1.3, 0.4], [0.4, 0.9]])
+    same = C2[np.ix_([0, 1, 0, 1], [0, 1, 0, 1])]
+    relu = jaxgem.ReLU()
+    assert float(relu.i4(same)) == pytest.approx(float(relu.i2(C2)), rel=1e-7)
+    opposite = jnp.array([[1.0, -1.0], [-1.0, 1.0]])[np.ix_([0, 1, 0, 1], [0, 1, 0, 1])]
+    assert float(relu.i4(opposite)) == 0.0
+    gradient = jax.grad(lambda c: relu.i4(c))(same.astype(jnp.float32))
+    assert np.all(np.isfinite(np.asarray(gradient)))
+    with pytest.raises(ValueError, match="powers"):
+        orthant_moment(same, (0, 2, 1, 1))
 
 
 def test_integrals_are_finite_at_singular_index_tuples():

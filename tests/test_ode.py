@@ -167,6 +167,27 @@ def test_theory_agrees_with_simulation_at_N_1000(train_second_layer):
     assert np.all(traj.mean()[:, -1] < 0.5 * traj.mean()[:, 0])  # it learned
 
 
+@pytest.mark.slow
+def test_relu_theory_agrees_with_simulation():
+    """ReLU teacher and student (the I4 of the eta^2 term by the orthant moment), N = 1000,
+    K = M = 2, eta = 0.5, 8 seeds: within three standard errors at every record."""
+    N = 1000
+    traj = jaxgem.simulate(
+        jax.random.key(3),
+        jaxgem.IIDGaussian(N=N),
+        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, "relu"),
+        lambda k, t: jaxgem.TwoLayerNetwork.informed(k, t, 2, overlap=0.3),
+        lr=0.5,
+        t_max=10.0,
+        n_records=6,
+        seeds=8,
+    )
+    theory = np.asarray(theory_for(traj).eg).mean(axis=1)
+    gap = np.abs(traj.mean() - theory)
+    assert np.all(gap <= 3 * traj.sem() + 1e-6), gap / traj.sem()
+    assert traj.mean()[0, -1] < 0.3 * traj.mean()[0, 0]  # it learned
+
+
 def test_theory_for_refuses_generator_data():
     hmm = jaxgem.HiddenManifold.random(jax.random.key(0), 40, 20)
     traj = jaxgem.simulate(

@@ -86,28 +86,35 @@ def steady_state(
     single = jnp.finfo(dtype).bits <= 32
     rtol = (1e-5 if single else 1e-10) if rtol is None else float(rtol)
     atol = (1e-7 if single else 1e-12) if atol is None else float(atol)
-    K, M = op.R.shape
-    v_fixed = jnp.asarray(op.v)
+    return _newton(
+        jnp.asarray(op.Q), jnp.asarray(op.R), jnp.asarray(op.v), params, rtol, atol, max_steps
+    )
+
+
+@eqx.filter_jit
+def _newton(Q0, R0, v_fixed, params: ODEParameters, rtol, atol, max_steps) -> SteadyState:
+    """Newton's method on the packed vector field, compiled once per shape and setting."""
+    K, M = R0.shape
+    train = params.train_second_layer
 
     def field(x, params):
-        Q, R, v = _unpack(x, K, M, v_fixed, train_second_layer)
+        Q, R, v = _unpack(x, K, M, v_fixed, train)
         d = iid_vector_field(0.0, OrderParameterState(Q, R, v), params)
-        return _pack(d.Q, d.R, d.v, train_second_layer)
+        return _pack(d.Q, d.R, d.v, train)
 
-    x0 = _pack(jnp.asarray(op.Q), jnp.asarray(op.R), v_fixed, train_second_layer)
     solution = optx.root_find(
         field,
         optx.Newton(rtol=rtol, atol=atol),
-        x0,
+        _pack(Q0, R0, v_fixed, train),
         args=params,
         max_steps=max_steps,
         throw=False,
     )
-    Q, R, v = _unpack(solution.value, K, M, v_fixed, train_second_layer)
-    fixed = OrderParameters(Q=Q, R=R, T=op.T, v=v, A=op.A)
+    Q, R, v = _unpack(solution.value, K, M, v_fixed, train)
+    fixed = OrderParameters(Q=Q, R=R, T=params.T, v=v, A=params.A)
     return SteadyState(
         order_parameters=fixed,
-        eg=generalisation_error(fixed, g, gt),
+        eg=generalisation_error(fixed, params.activation, params.teacher_activation),
         converged=solution.result == optx.RESULTS.successful,
         residual=jnp.max(jnp.abs(field(solution.value, params))),
     )
