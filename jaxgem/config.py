@@ -76,6 +76,9 @@ DEFAULTS: dict = {
         "n_records": 50,
         "spacing": "log",  # "log" | "linear"
         "test_set_size": 0,  # > 0: also estimate eg on a held-out set
+        # keep the students' weights and test how Gaussian the fields are at every record
+        # (first run of each curve; diagnostics.csv)
+        "diagnostics": False,
     },
 }
 

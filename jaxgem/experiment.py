@@ -16,6 +16,7 @@ import numpy as np
 from .config import ConfigError
 from .data import GaussianEquivalent, HiddenManifold, IIDGaussian
 from .data.base import DataModel
+from .diagnostics import field_gaussianity_along
 from .generators.from_config import generator_data
 from .io import save_csv, save_json, save_npz
 from .networks import TwoLayerNetwork
@@ -121,6 +122,16 @@ def summary_table(curves: dict[str, Trajectory], theory: dict | None = None) -> 
     return "\n".join(lines)
 
 
+def _diagnostics_rows(name: str, trajectory: Trajectory, data_model: DataModel, key) -> list:
+    """One row per record: the Gaussianity statistics of the fields of the curve's first run."""
+    t, diagnostics = field_gaussianity_along(trajectory, data_model, jax.random.fold_in(key, 1))
+    columns = {k: v.tolist() for k, v in diagnostics.summary().items()}
+    return [
+        {"curve": name, "t": float(t[r]), **{k: v[r] for k, v in columns.items()}}
+        for r in range(t.shape[0])
+    ]
+
+
 def run_experiment(
     config: dict, out_dir: str | Path, *, progress: bool = True, restart: bool = False, echo=print
 ) -> dict[str, Trajectory]:
@@ -132,6 +143,8 @@ def run_experiment(
     - `eg.png`: the learning curves;
     - `<curve>.npz`: each `Trajectory` (`jaxgem.Trajectory.load`); `<curve>.theory.npz` the ODE
       prediction per run;
+    - `diagnostics.csv` (with `record.diagnostics = true`): how Gaussian the local fields of the
+      first run of each curve are at every record (`diagnostics.field_gaussianity_along`);
       `<curve>.checkpoint.npz`, from which an interrupted run resumes.
     """
     out = Path(out_dir)
@@ -142,6 +155,7 @@ def run_experiment(
     results: dict[str, Trajectory] = {}
     theory: dict[str, np.ndarray] = {}  # ODE prediction (H, R) per curve
     spectrum = None
+    diagnostics_rows: list[dict] = []
     for name, data_model in curves.items():
         checkpoint = out / f"{name}.checkpoint.npz"
         if restart and checkpoint.exists():
@@ -167,6 +181,7 @@ def run_experiment(
             checkpoint=checkpoint,
             progress=progress,
             description=name,
+            record_weights=record["diagnostics"],
         )
         trajectory.metadata["config"] = config
         trajectory.save(out / f"{name}.npz")
@@ -181,6 +196,9 @@ def run_experiment(
         save_npz(out / f"{name}.theory.npz", t=np.asarray(prediction.t), eg=per_seed)
         rows = [row for n, t in results.items() for row in t.rows(theory.get(n), curve=n)]
         save_csv(out / "eg.csv", rows)
+        if record["diagnostics"]:
+            diagnostics_rows += _diagnostics_rows(name, trajectory, data_model, run_key)
+            save_csv(out / "diagnostics.csv", diagnostics_rows)
 
     divergences = {n: t.divergence_report() for n, t in results.items()}
     save_json(
@@ -194,6 +212,7 @@ def run_experiment(
                 "table": "eg.csv",
                 "plot": "eg.png",
                 "trajectories": {n: f"{n}.npz" for n in results},
+                **({"diagnostics": "diagnostics.csv"} if record["diagnostics"] else {}),
             },
             "divergences": divergences,
         },

@@ -62,7 +62,7 @@ PRESETS: dict[str, dict] = {
             "moments": "recursion",
         },
         "training": {"train_second_layer": True},
-        "record": {"t_max": 30.0, "n_records": 30},
+        "record": {"t_max": 30.0, "n_records": 30, "diagnostics": True},
     },
     "conv-generator": {
         "name": "conv-generator",

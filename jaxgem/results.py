@@ -26,8 +26,10 @@ class Trajectory:
     `R (H, S, R, K, M)`, `v (H, S, R, K)` (effective readout); `T (S, M, M)` and `A (S, M)`
     (constant); `eg_test`, `eg_test_sem (H, S, R)` or `None`; `hyperparameters` (name -> `(H,)`);
     `seeds (S,)`; `w0 (S, K, N)` and `B0 (S, M, D)`, each seed's initial student and teacher
-    weights (what the spectral theory starts from); `diverged_at (H, S)`, the first record time
-    at which a run was non-finite or above the divergence threshold (NaN if never);
+    weights (what the spectral theory starts from); `w (H, S, R, K, N)`, the students' weights
+    at every record (only with `simulate(..., record_weights=True)`, else `None`);
+    `diverged_at (H, S)`, the first record time at which a run was non-finite or above the
+    divergence threshold (NaN if never);
     `completed`, the number of records filled (the rest are NaN in a partial result);
     `metadata`, the configuration, versions, dtype and device.
     """
@@ -48,6 +50,7 @@ class Trajectory:
     eg_test_sem: np.ndarray | None = None
     w0: np.ndarray | None = None
     B0: np.ndarray | None = None
+    w: np.ndarray | None = None
 
     # ----------------------------------------------------------------------------- statistics
     @property
@@ -128,7 +131,7 @@ class Trajectory:
             seeds=self.seeds, diverged_at=self.diverged_at, completed=np.int64(self.completed)
         )
         out.update({f"hyper_{k}": v for k, v in self.hyperparameters.items()})
-        for name in ("eg_test", "eg_test_sem", "w0", "B0"):
+        for name in ("eg_test", "eg_test_sem", "w0", "B0", "w"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         out["metadata_json"] = np.array(json.dumps(self.metadata, default=str))
@@ -161,4 +164,5 @@ class Trajectory:
             eg_test_sem=fields.get("eg_test_sem"),
             w0=fields.get("w0"),
             B0=fields.get("B0"),
+            w=fields.get("w"),
         )

@@ -72,6 +72,23 @@ def test_default_run_writes_table_record_plot_and_trajectories(tmp_path, capsys)
     np.testing.assert_array_equal(again.eg, traj.eg)
 
 
+def test_diagnostics_along_training_are_written(tmp_path):
+    """`record.diagnostics = true`: a row per curve and record with the Gaussianity statistics
+    of the fields; a hidden manifold's fields pass them."""
+    out = tmp_path / "run"
+    args = [*SMALL_HMM, "--set", "record.diagnostics=true", "--set", "record.n_records=3"]
+    assert main(["run", "--out", str(out), *args]) == 0
+    with open(out / "diagnostics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6 and {row["curve"] for row in rows} == {
+        "hidden_manifold",
+        "gaussian_equivalent",
+    }
+    assert {"t", "distance", "excess_z", "cumulant_z", "max_abs_excess_kurtosis"} <= set(rows[0])
+    assert all(float(row["cumulant_z"]) < 6 and float(row["excess_z"]) < 6 for row in rows)
+    assert json.loads((out / "run.json").read_text())["files"]["diagnostics"] == "diagnostics.csv"
+
+
 def test_toml_config_round_trip_and_run(tmp_path):
     text = to_toml(preset("iid-lr-sweep"))
     assert tomllib.loads(text)["training"]["lr"] == PRESETS["iid-lr-sweep"]["training"]["lr"]

@@ -143,6 +143,7 @@ def simulate(
     save_every: float = 20.0,
     progress: bool = False,
     description: str = "online SGD",
+    record_weights: bool = False,
 ) -> Trajectory:
     """Online SGD of `student` on labels of `teacher`, inputs from `data_model` (THEORY.md Sec. 1).
 
@@ -165,6 +166,8 @@ def simulate(
     - `checkpoint`: an `.npz` path; the run saves there atomically every `save_every` seconds and,
       if the file exists from the same run, resumes from it to the same numbers.
     - `progress`: show a progress bar.
+    - `record_weights`: also keep the students' first-layer weights at every record
+      (`Trajectory.w`, `(H, S, R, K, N)`), e.g. for `diagnostics.field_gaussianity_along`.
 
     **Returns:** a `Trajectory` with arrays of shape `(H, S, R, ...)`.
 
@@ -218,6 +221,7 @@ def simulate(
         blocks=blocks,
         test_set_size=test_set_size,
         data_model=type(data_model).__name__,
+        record_weights=record_weights,
     )
     fingerprint = _fingerprint(static, data_model, state, hyper, key)
     metadata = dict(
@@ -248,6 +252,8 @@ def simulate(
     }
     if test_set_size:
         records.update(eg_test=nan(H, S, R), eg_test_sem=nan(H, S, R))
+    if record_weights:
+        records["w"] = nan(H, S, R, K, N)
     completed = 0
 
     if checkpoint is not None and Path(checkpoint).exists():
@@ -284,6 +290,7 @@ def simulate(
             metadata=metadata,
             w0=initial_w,
             B0=np.asarray(teachers.w),
+            w=records.get("w"),
         )
 
     def save():
@@ -294,6 +301,8 @@ def simulate(
 
     def record(r):
         obs = observe(state, data_model, test_x, test_c)
+        if record_weights:
+            obs = dict(obs, w=state.students.w)
         for name, value in obs.items():
             records[name][:, :, r] = np.moveaxis(np.asarray(value), 1, 0)  # (S, H) -> (H, S)
 
