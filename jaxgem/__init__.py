@@ -6,7 +6,7 @@ models for learning with shallow neural networks" (MSML 2021).
 
 __version__ = "0.1.0"
 
-from . import data, diagnostics, generators, ode, online
+from . import data, diagnostics, generators, ode, online, replica
 from .activations import (
     ACTIVATIONS,
     Activation,
@@ -56,4 +56,5 @@ __all__ = [
     "data",
     "online",
     "ode",
+    "replica",
 ]

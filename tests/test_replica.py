@@ -1,0 +1,190 @@
+"""Replica learning curves of the Gaussian covariate model (THEORY.md Sec. 7, 10) against
+published values, closed forms, and finite-size ERM."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgem.replica import (
+    CONVERGED,
+    MAX_STEPS,
+    GaussianCovariateModel,
+    Logistic,
+    Loss,
+    SaddlePointEquations,
+    get_channel,
+    learning_curve,
+    optimal_lambda,
+    simulate_erm,
+    solve_fixed_point,
+)
+
+
+def _iso():
+    return GaussianCovariateModel.isotropic()  # built after the x64 fixture has run
+
+
+def _isotropic_sample(p, seed=0):
+    theta = jax.random.normal(jax.random.key(seed), (p,))
+    theta = theta * math.sqrt(p) / jnp.linalg.norm(theta)  # rho = 1 exactly
+    eye = jnp.eye(p)
+    return GaussianCovariateModel.from_covariances(eye, eye, eye, theta)
+
+
+def _agree(erm, theory, name, z=3.0, floor=0.0):
+    mean, sem = float(erm.mean(name)), float(erm.sem(name))
+    assert abs(mean - float(theory)) <= z * sem + floor, (name, mean, sem, float(theory))
+
+
+def test_isotropic_ridge_reproduces_the_published_values(x64):
+    """THEORY Sec. 10: test MSE 1/sqrt 5 at (alpha, lambda) = (1, 1), (sqrt 2 - 1)/2 at (2, 1);
+    V solves lambda V^2 + (lambda + alpha - 1) V - 1 = 0."""
+    alphas = jnp.array([1.0, 2.0, 0.5, 3.0])
+    curve = learning_curve(_iso(), "square", alphas, 1.0, rtol=1e-12, atol=1e-14)
+    assert bool(jnp.all(curve.converged))
+    assert float(curve.test_error[0]) == pytest.approx(1 / math.sqrt(5), abs=1e-9)
+    assert float(curve.test_error[1]) == pytest.approx((math.sqrt(2) - 1) / 2, abs=1e-9)
+    lam, V = 1.0, np.asarray(curve.V)
+    np.testing.assert_allclose(lam * V**2 + (lam + np.asarray(alphas) - 1) * V - 1, 0, atol=1e-9)
+    # training MSE (rho + q - 2m) / (1 + V)^2 is twice the mean square loss
+    residual = 1 + curve.q - 2 * curve.m
+    np.testing.assert_allclose(curve.train_loss, residual / (2 * (1 + curve.V) ** 2), rtol=1e-9)
+
+
+class _GenericSquare(Loss):
+    """The square loss without its closed form: forces the quadrature path."""
+
+    def __call__(self, y, x):
+        return (y - x) ** 2 / 2
+
+    def prox(self, y, w, V):
+        return (w + V * y) / (1 + V), jnp.ones_like(w) / (1 + V)
+
+
+def test_quadrature_path_matches_the_closed_form_on_sign_labels(x64):
+    """Square loss on sign labels ("l2 classification"): the general loss side (prox, Z0 and a
+    Gauss-Hermite rule) equals the closed form of THEORY Sec. 7."""
+    alphas = jnp.array([0.5, 1.0, 3.0])
+    closed = learning_curve(_iso(), "square", alphas, 0.1, teacher="sign")
+    general = learning_curve(_iso(), _GenericSquare(), alphas, 0.1, teacher="sign")
+    for name in ("V", "q", "m", "test_error", "train_loss"):
+        np.testing.assert_allclose(getattr(general, name), getattr(closed, name), rtol=1e-7)
+
+
+@pytest.mark.parametrize("lam", [0.1, 0.01])
+@pytest.mark.parametrize("loss", ["logistic", "hinge", "square"])
+def test_classification_theory_agrees_with_erm(loss, lam):
+    """Isotropic sign teacher, p = 200, 8 seeds, alpha = 0.5 and 2: test error and training loss
+    within 3 standard errors (plus 1 % of the value for O(1/p) finite-size effects)."""
+    model = _isotropic_sample(200)
+    theory = learning_curve(_iso(), loss, jnp.array([0.5, 2.0]), lam, teacher="sign")
+    assert bool(jnp.all(theory.converged))
+    for i, alpha in enumerate((0.5, 2.0)):
+        erm = simulate_erm(model, loss, alpha, lam, jax.random.key(i), teacher="sign")
+        assert float(jnp.max(erm.gap)) < 1e-4
+        _agree(erm, theory.test_error[i], "test_error", floor=0.01 * theory.test_error[i])
+        _agree(erm, theory.train_loss[i], "train_loss", floor=0.01 * theory.train_loss[i] + 1e-4)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0])
+def test_random_features_ridge_with_its_interpolation_peak(gamma):
+    """erf random features, gamma = D / p, ridge at lambda = 1e-4 at alpha = 0.5, 1 (n = p, the
+    interpolation peak: the highest of the three) and 2: the theory of the sampled features'
+    Gaussian equivalent against ERM on it (p = 200, 8 seeds)."""
+    p = 200
+    model = GaussianCovariateModel.random_features(jax.random.key(3), p, int(gamma * p), "erf")
+    alphas = jnp.array([0.5, 1.0, 2.0])
+    theory = learning_curve(model, "square", alphas, 1e-4)
+    assert bool(jnp.all(theory.converged)) and int(jnp.argmax(theory.test_error)) == 1
+    for i, alpha in enumerate(np.asarray(alphas)):
+        erm = simulate_erm(model, "square", float(alpha), 1e-4, jax.random.key(i), seeds=8)
+        _agree(erm, theory.test_error[i], "test_error", floor=0.03 * theory.test_error[i])
+        _agree(erm, theory.train_loss[i], "train_loss", floor=0.03 * theory.train_loss[i] + 1e-5)
+
+
+def test_random_features_limit_is_the_large_p_curve():
+    """The Marchenko-Pastur limit (gamma = 0.5) against sampled spectra at p = 1000, averaged
+    over 4 feature matrices: within 3 standard errors and 1 %."""
+    alphas = jnp.array([0.5, 2.0])
+    limit = learning_curve(GaussianCovariateModel.random_features_limit(0.5), "square", alphas, 0.1)
+    sampled = np.array([
+        learning_curve(
+            GaussianCovariateModel.random_features(jax.random.key(s), 1000, 500), "square",
+            alphas, 0.1,
+        ).test_error
+        for s in range(4)
+    ])  # fmt: skip
+    gap = np.abs(sampled.mean(0) - np.asarray(limit.test_error))
+    assert np.all(gap < 3 * sampled.std(0, ddof=1) / 2 + 0.01 * np.asarray(limit.test_error))
+
+
+def test_teacher_on_a_low_variance_direction():
+    """Omega with eigenvalues 4 and 0.25, the teacher reading the low-variance half: theory
+    from eigenvectors agrees with ERM; pairing sorted eigenvalues with sorted t does not."""
+    p = 200
+    rng = np.random.default_rng(0)
+    basis, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    values = np.where(np.arange(p) < p // 2, 0.25, 4.0)
+    Omega = jnp.asarray((basis * values) @ basis.T)
+    theta = basis[:, : p // 2] @ rng.normal(size=p // 2)
+    theta = jnp.asarray(theta * math.sqrt(p) / np.linalg.norm(theta) / 0.5)
+    model = GaussianCovariateModel.from_covariances(Omega, Omega, Omega, theta)
+    theory = learning_curve(model, "square", 1.5, 0.01)
+    erm = simulate_erm(model, "square", 1.5, 0.01, jax.random.key(0), seeds=8)
+    _agree(erm, theory.test_error, "test_error", floor=0.02 * theory.test_error)
+    paired = GaussianCovariateModel.from_spectrum(
+        jnp.sort(model.omega), jnp.sort(model.t), rho=model.rho, gamma=model.gamma
+    )
+    wrong = learning_curve(paired, "square", 1.5, 0.01)
+    assert abs(float(wrong.test_error - erm.mean())) > 10 * float(erm.sem())
+
+
+def test_fixed_point_status_retry_and_implicit_gradient(x64):
+    """Too few steps is reported as MAX_STEPS; retries with more damping keep the grid's shape;
+    d test_error / d lambda by implicit differentiation matches central differences."""
+    stalled = learning_curve(_iso(), "logistic", jnp.array([1.0, 2.0]), 0.1, max_steps=3)
+    assert np.all(np.asarray(stalled.status) == MAX_STEPS)
+    assert np.all(np.asarray(stalled.damping) > 0.9)  # three retries: 0.5 -> 0.9375
+    equations = SaddlePointEquations.build(_iso(), Logistic(), get_channel("sign"))
+
+    def error(lam):
+        x0 = jnp.array([[1.0, 0.5, 0.25]])
+        args = (jnp.array([2.0]), jnp.reshape(lam, (1,)))
+        solution = solve_fixed_point(equations, x0, args, rtol=1e-12, atol=1e-14)
+        return equations.test_error(solution.value[0, 1], solution.value[0, 2])
+
+    gradient = float(jax.grad(error)(0.1))
+    h = 1e-5
+    difference = (float(error(0.1 + h)) - float(error(0.1 - h))) / (2 * h)
+    assert gradient == pytest.approx(difference, rel=1e-4)
+    single = solve_fixed_point(
+        equations, jnp.array([[1.0, 0.5, 0.25]]), (jnp.array([2.0]), jnp.array([0.1]))
+    )
+    assert int(single.status[0]) == CONVERGED
+
+
+def test_optimal_lambda_minimises_the_test_error():
+    """Ridge on a noisy linear teacher: the optimal penalty of isotropic ridge is the noise
+    variance (lambda* = Delta); the optimum beats its neighbours."""
+    best = optimal_lambda(_iso(), "square", jnp.array([0.5, 2.0]), teacher="linear", noise=0.5)
+    np.testing.assert_allclose(best.lam, 0.5, rtol=0.05)
+    for factor in (0.7, 1.4):
+        other = learning_curve(_iso(), "square", jnp.array([0.5, 2.0]), best.lam * factor,
+                               teacher="linear", noise=0.5)  # fmt: skip
+        assert np.all(np.asarray(other.test_error) >= np.asarray(best.test_error))
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown loss"):
+        learning_curve(_iso(), "huber", 1.0, 0.1)
+    with pytest.raises(ValueError, match="positive"):
+        learning_curve(_iso(), "square", -1.0, 0.1)
+    with pytest.raises(ValueError, match="linear"):
+        learning_curve(_iso(), "logistic", 1.0, 0.1, teacher="linear")
+    with pytest.raises(ValueError, match="covariances"):
+        simulate_erm(_iso(), "square", 1.0, 0.1, jax.random.key(0))
+    with pytest.raises(ValueError, match="Phi"):
+        GaussianCovariateModel.from_covariances(jnp.eye(3), jnp.eye(3), jnp.eye(4), jnp.ones(3))
