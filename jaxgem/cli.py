@@ -5,6 +5,9 @@ jaxgem run                      the default experiment (sign hidden manifold vs 
 jaxgem run PRESET|CONFIG.toml [--out DIR] [--seeds S] [--set section.key=value ...]
 jaxgem presets                  list the presets
 jaxgem config PRESET            print a preset's full configuration as TOML, to edit and run
+jaxgem curves [PRESET] [--out DIR] [--seeds S] [--quick]
+                                full-batch learning curves: replica theory against ERM
+                                (default rf-ridge; `jaxgem curves --list` lists them)
 """
 
 from __future__ import annotations
@@ -52,7 +55,35 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("presets", help="list the presets")
     show = commands.add_parser("config", help="print a preset's configuration as TOML")
     show.add_argument("target", nargs="?", default="default")
+    curves = commands.add_parser(
+        "curves", help="full-batch ERM learning curves: replica theory against simulations"
+    )
+    curves.add_argument("target", nargs="?", default="rf-ridge", help="curve preset")
+    curves.add_argument("--out", help="output folder (default: runs/curves-PRESET)")
+    curves.add_argument("--seeds", type=int, default=8, help="ERM seeds per point")
+    curves.add_argument("--quick", action="store_true", help="every other ERM point")
+    curves.add_argument("--list", action="store_true", help="list the curve presets")
     return parser
+
+
+def _curves(args) -> int:
+    from .replica.curves import CURVE_PRESETS, run_curves  # imports JAX
+
+    if args.list:
+        width = max(map(len, CURVE_PRESETS))
+        for name, preset in CURVE_PRESETS.items():
+            print(f"{name:<{width}}  {preset.description}")
+        return 0
+    if args.target not in CURVE_PRESETS:
+        raise ConfigError(
+            f"unknown curve preset {args.target!r}; choose from {sorted(CURVE_PRESETS)}"
+        )
+    if args.seeds < 2:
+        raise ConfigError(f"--seeds must be at least 2 (for error bars), got {args.seeds}")
+    out = Path(args.out) if args.out else Path("runs") / f"curves-{args.target}"
+    print(f"jaxgem curves {args.target}: {CURVE_PRESETS[args.target].description}", file=sys.stderr)
+    run_curves(args.target, out, seeds=args.seeds, quick=args.quick)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in PRESETS:
                 print(f"{name:<{width}}  {PRESETS[name]['description']}")
             return 0
+        if args.command == "curves":
+            return _curves(args)
         config = _resolve(args.target)
         if args.command == "config":
             print(to_toml(config), end="")

@@ -89,6 +89,29 @@ def test_diagnostics_along_training_are_written(tmp_path):
     assert json.loads((out / "run.json").read_text())["files"]["diagnostics"] == "diagnostics.csv"
 
 
+def test_curves_preset_writes_table_plot_and_record(tmp_path, capsys):
+    """`jaxgem curves`: replica theory rows and ERM rows with error bars, a PNG, a JSON record;
+    ERM within reach of the theory."""
+    out = tmp_path / "curves"
+    assert main(["curves", "square-sign", "--quick", "--seeds", "4", "--out", str(out)]) == 0
+    with open(out / "curves.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["kind"] for row in rows} == {"theory", "erm"}
+    assert {"alpha", "test_error", "test_error_sem", "train_loss", "train_loss_sem"} <= set(rows[0])
+    for curve in {row["curve"] for row in rows}:
+        theory = {float(r["alpha"]): float(r["test_error"]) for r in rows
+                  if r["curve"] == curve and r["kind"] == "theory"}  # fmt: skip
+        alphas = np.array(sorted(theory))
+        for r in (r for r in rows if r["curve"] == curve and r["kind"] == "erm"):
+            expected = np.interp(float(r["alpha"]), alphas, [theory[a] for a in alphas])
+            assert abs(float(r["test_error"]) - expected) < 4 * float(r["test_error_sem"]) + 0.02
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "run.json").read_text())["preset"] == "square-sign"
+    assert main(["curves", "--list"]) == 0
+    assert "rf-ridge" in capsys.readouterr().out
+    assert main(["curves", "nonsense"]) == 2
+
+
 def test_toml_config_round_trip_and_run(tmp_path):
     text = to_toml(preset("iid-lr-sweep"))
     assert tomllib.loads(text)["training"]["lr"] == PRESETS["iid-lr-sweep"]["training"]["lr"]

@@ -2,6 +2,7 @@
 simulations to check them (Loureiro et al., NeurIPS 2021; THEORY.md Sec. 7)."""
 
 from .erm import ERMResult, fit, simulate_erm
+from .features import DataModelFeatures, DatasetFeatures, Features, RandomFeatures
 from .fixed_point import CONVERGED, MAX_STEPS, NON_FINITE, FixedPoint, solve_fixed_point
 from .gcm import GaussianCovariateModel
 from .losses import LOSSES, Hinge, Logistic, Loss, Square, get_loss
@@ -9,6 +10,10 @@ from .saddle import LearningCurve, SaddlePointEquations, learning_curve, optimal
 from .teachers import Channel, LinearChannel, SignChannel, get_channel
 
 __all__ = [
+    "Features",
+    "RandomFeatures",
+    "DataModelFeatures",
+    "DatasetFeatures",
     "ERMResult",
     "fit",
     "simulate_erm",

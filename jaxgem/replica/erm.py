@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .features import Features
 from .gcm import GaussianCovariateModel
 from .losses import Hinge, Logistic, Loss, Square, get_loss
 from .teachers import Channel, LinearChannel, get_channel
@@ -58,22 +59,31 @@ def fit(loss: Loss, X: Array, y: Array, lam, *, steps: int = 50, hinge_steps: in
 
 
 def _logistic(A, y, lam, steps):
+    """Newton's method with backtracking until the gradient norm falls below 1e-6 of its
+    starting value (at most `steps` steps)."""
+
     def objective(w):
         return jnp.sum(jax.nn.softplus(-y * (A @ w))) + lam * w @ w / 2
 
-    def step(w, _):
-        z = A @ w
-        s = jax.nn.sigmoid(-y * z)
-        gradient = -A.T @ (y * s) + lam * w
-        hessian = (A.T * (s * (1 - s))) @ A + lam * jnp.eye(w.shape[0])
-        direction = jnp.linalg.solve(hessian, gradient)
-        sizes = 0.5 ** jnp.arange(12.0)
-        values = jax.vmap(lambda t: objective(w - t * direction))(sizes)
-        return w - sizes[jnp.argmin(values)] * direction, None
+    def gradient(w):
+        return -A.T @ (y * jax.nn.sigmoid(-y * (A @ w))) + lam * w
 
-    w, _ = jax.lax.scan(step, jnp.zeros(A.shape[1], A.dtype), None, length=steps)
-    s = jax.nn.sigmoid(-y * (A @ w))
-    return w, jnp.linalg.norm(-A.T @ (y * s) + lam * w)
+    def step(carry):
+        w, _, count = carry
+        s = jax.nn.sigmoid(-y * (A @ w))
+        hessian = (A.T * (s * (1 - s))) @ A + lam * jnp.eye(w.shape[0], dtype=w.dtype)
+        direction = jnp.linalg.solve(hessian, gradient(w))
+        sizes = 0.5 ** jnp.arange(12.0, dtype=w.dtype)
+        values = jax.vmap(lambda t: objective(w - t * direction))(sizes)
+        w = w - sizes[jnp.argmin(values)] * direction
+        return w, jnp.linalg.norm(gradient(w)), count + 1
+
+    w0 = jnp.zeros(A.shape[1], A.dtype)
+    tolerance = 1e-6 * jnp.linalg.norm(gradient(w0))
+    w, norm, _ = jax.lax.while_loop(
+        lambda c: (c[1] > tolerance) & (c[2] < steps), step, (w0, tolerance + 1, 0)
+    )
+    return w, norm
 
 
 def _hinge_dual(A, y, lam, steps):
@@ -96,7 +106,7 @@ def _hinge_dual(A, y, lam, steps):
 
 
 def simulate_erm(
-    model: GaussianCovariateModel,
+    source: GaussianCovariateModel | Features,
     loss: Loss | str,
     alpha: float,
     lam: float,
@@ -105,13 +115,22 @@ def simulate_erm(
     seeds: int = 8,
     teacher: Channel | str | None = None,
     noise: float = 0.0,
+    n_test: int = 10_000,
 ) -> ERMResult:
-    """ERM on `n = round(alpha p)` samples of `model` (which must carry its covariances) per seed.
+    """ERM on `n = round(alpha p)` samples per seed, vmapped over seeds.
 
-    Inputs `(u, v)` are drawn jointly Gaussian with covariance `[[Psi, Phi], [Phi^T, Omega]]`,
-    labels from the teacher's field `theta u / sqrt k`. Errors are population errors of the
-    fitted `w` (`q = w Omega w / p`, `m = theta Phi w / sqrt(k p)`), so no test set is needed.
+    - `source` a `GaussianCovariateModel` carrying its covariances: `(u, v)` drawn jointly
+      Gaussian with covariance `[[Psi, Phi], [Phi^T, Omega]]`; errors are population errors of
+      the fitted `w` (`q = w Omega w / p`, `m = theta Phi w / sqrt(k p)`), no test set needed.
+    - `source` a `Features` map (actual random features, a generator's data, a dataset): the
+      samples are the real features, and the test error is measured on `n_test` fresh samples
+      (for a dataset, rows not used for training); `q`, `m` use the Gaussian equivalent's
+      covariances.
+
+    Labels come from the teacher's field `theta u / sqrt k` through the channel.
     """
+    features = source if isinstance(source, Features) else None
+    model = features.model() if features is not None else source
     if model.covariances is None:
         raise ValueError(
             "finite-size ERM needs the covariances: build the model with from_covariances, "
@@ -126,25 +145,42 @@ def simulate_erm(
     n = int(round(alpha * p))
     if n < 1:
         raise ValueError(f"alpha * p = {alpha * p} gives no samples")
-    joint = jnp.block([[Psi, Phi], [Phi.T, Omega]])
-    root = _psd_root(joint)
+    limit = features.max_samples if features is not None else None
+    if limit is not None:
+        n_test = min(n_test, limit - n)
+        if n_test < 1:
+            raise ValueError(f"the dataset has {limit} rows: too few for n = {n} and a test set")
     rho = theta @ Psi @ theta / k
+    root = _psd_root(jnp.block([[Psi, Phi], [Phi.T, Omega]])) if features is None else None
+
+    def labels(u, key):
+        nu = u @ theta / math.sqrt(k)
+        xi = jax.random.normal(key, nu.shape, nu.dtype)
+        if isinstance(channel, LinearChannel):
+            return nu, nu + math.sqrt(channel.noise) * xi
+        return nu, jnp.where(nu + math.sqrt(channel.noise) * xi >= 0, 1.0, -1.0).astype(nu.dtype)
 
     def one(key):
-        kx, kn = jax.random.split(key)
-        uv = jax.random.normal(kx, (n, k + p), joint.dtype) @ root.T
-        u, v = uv[:, :k], uv[:, k:]
-        nu = u @ theta / math.sqrt(k)
-        xi = jax.random.normal(kn, (n,), joint.dtype)
-        if isinstance(channel, LinearChannel):
-            y = nu + math.sqrt(channel.noise) * xi
+        kx, kn, kt = jax.random.split(key, 3)
+        if features is None:
+            uv = jax.random.normal(kx, (n, k + p), Omega.dtype) @ root.T
+            u, v = uv[:, :k], uv[:, k:]
         else:
-            y = jnp.where(nu + math.sqrt(channel.noise) * xi >= 0, 1.0, -1.0).astype(nu.dtype)
+            u, v = features.sample(kx, n + n_test)
+            u, v, u_test, v_test = u[:n], v[:n], u[n:], v[n:]
+        _, y = labels(u, kn)
         w, gap = fit(loss, v, y, lam)
         q = w @ Omega @ w / p
         m = theta @ Phi @ w / math.sqrt(k * p)
         train = jnp.mean(loss(y, v @ w / math.sqrt(p)))
-        if isinstance(channel, LinearChannel):
+        if features is not None:  # measured on fresh samples
+            nu_test, y_test = labels(u_test, kt)
+            prediction = v_test @ w / math.sqrt(p)
+            if isinstance(channel, LinearChannel):
+                test = jnp.mean((nu_test - prediction) ** 2)
+            else:
+                test = jnp.mean(jnp.where(prediction >= 0, 1.0, -1.0) != y_test)
+        elif isinstance(channel, LinearChannel):
             test = rho + q - 2 * m
         else:
             cosine = m / jnp.sqrt(q * (rho + channel.noise))

@@ -13,9 +13,7 @@ weights summing to one.
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from ..activations import Activation, get_activation
@@ -91,14 +89,9 @@ class GaussianCovariateModel(eqx.Module):
         Gaussian equivalent `Psi = I`,
         `Phi = kappa1 F^T / sqrt D`, `Omega = kappa1^2 F F^T / D + kappa*^2 I` (features centred,
         THEORY.md Sec. 2, 7). `gamma = D / p`."""
-        g = get_activation(activation)
-        _, k1, kstar = g.kappa()
-        kf, kt = jax.random.split(key)
-        F = jax.random.normal(kf, (p, D))
-        theta = jax.random.normal(kt, (D,))
-        theta = theta * jnp.sqrt(D) / jnp.linalg.norm(theta)  # rho = 1 exactly
-        Omega = k1**2 * F @ F.T / D + kstar**2 * jnp.eye(p)
-        return cls.from_covariances(jnp.eye(D), k1 * F.T / np.sqrt(D), Omega, theta)
+        from .features import RandomFeatures
+
+        return RandomFeatures.random(key, p, D, activation).model()
 
     @classmethod
     def random_features_limit(

@@ -50,26 +50,30 @@ class Logistic(Loss):
     """`log(1 + exp(-y x))`, labels `y = ±1`."""
 
     name: ClassVar[str] = "logistic"
-    newton_steps: ClassVar[int] = 40
+    newton_steps: ClassVar[int] = 50
 
     def __call__(self, y, x):
         return jax.nn.softplus(-y * x)
 
     def prox(self, y, w, V):
         # G(x) = x - w - V y sigmoid(-y x) = 0 is increasing in x, its root lies between w and
-        # w + V y: Newton's method kept inside that bracket (bisection when it leaves it).
+        # w + V y: safeguarded Newton (rtsafe): a Newton step is taken only if it stays in the
+        # bracket and at least halves the previous step; otherwise bisect. (Plain Newton
+        # oscillates between the two tails for V >~ 10.)
         lo, hi = jnp.minimum(w, w + V * y), jnp.maximum(w, w + V * y)
 
         def step(carry, _):
-            x, lo, hi = carry
+            x, lo, hi, previous = carry
             s = jax.nn.sigmoid(-y * x)
             residual = x - w - V * y * s
             lo, hi = jnp.where(residual < 0, x, lo), jnp.where(residual > 0, x, hi)
             newton = x - residual / (1 + V * s * (1 - s))
-            inside = (newton > lo) & (newton < hi)
-            return (jnp.where(inside, newton, (lo + hi) / 2), lo, hi), None
+            good = (newton > lo) & (newton < hi) & (2 * jnp.abs(newton - x) < previous)
+            new = jnp.where(good, newton, (lo + hi) / 2)
+            return (new, lo, hi, jnp.abs(new - x)), None
 
-        (x, _, _), _ = jax.lax.scan(step, (w, lo, hi), None, length=self.newton_steps)
+        start = (w, lo, hi, 2 * (hi - lo) + 1)
+        (x, _, _, _), _ = jax.lax.scan(step, start, None, length=self.newton_steps)
         s = jax.nn.sigmoid(-y * x)
         return x, 1 / (1 + V * s * (1 - s))
 

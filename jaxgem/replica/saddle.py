@@ -11,8 +11,8 @@ loss side:          Vh = -alpha E sum_y Z0 d_w f,  qh = alpha E sum_y Z0 f^2,
                     mh = (alpha / sqrt gamma) E sum_y d_w* Z0 f,   f = (prox_{V loss}(w) - w) / V
 ```
 with `w = sqrt(q) xi`, `w* = (m / sqrt q) xi`, `V* = rho - m^2 / q`, `xi ~ N(0, 1)`. The square
-loss has closed forms; logistic and hinge integrate over `xi` on a fixed grid (Gauss–Hermite
-for logistic, a fine Simpson grid through the hinge's kinks).
+loss has closed forms; logistic and hinge integrate over `xi` by Gauss–Legendre rules on pieces
+split where the integrand turns sharply (the teacher's sign boundary, the hinge's kinks).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ..gaussian import hermite_rule
 from ..io import save_csv
 from .fixed_point import STATUS_NAMES, solve_fixed_point
 from .gcm import GaussianCovariateModel
@@ -46,8 +45,8 @@ def _piecewise_gaussian_rule(breaks, order: int, half_width: float = 10.0):
     """Nodes and weights for `E f(xi)`, `xi ~ N(0, 1)`, with `f` smooth between `breaks`:
     Gauss–Legendre on each piece of `[-half_width, half_width]` (exponential convergence through
     kinks, which a single rule would see as O(h) noise that stalls the fixed point)."""
-    x, w = _legendre_rule(order)
     edges = jnp.sort(jnp.clip(jnp.stack(breaks), -half_width, half_width))
+    x, w = (jnp.asarray(a, edges.dtype) for a in _legendre_rule(order))
     lower = jnp.concatenate([jnp.full((1,), -half_width, edges.dtype), edges])
     upper = jnp.concatenate([edges, jnp.full((1,), half_width, edges.dtype)])
     half = (upper - lower)[:, None] / 2
@@ -63,35 +62,27 @@ class SaddlePointEquations(eqx.Module):
     model: GaussianCovariateModel
     loss: Loss
     channel: Channel
-    nodes: Array
-    node_weights: Array
 
-    order: int = eqx.field(static=True, default=96)
+    order: int = eqx.field(static=True, default=24)
 
     @classmethod
     def build(cls, model, loss, channel, quadrature: int | None = None):
-        """`quadrature`: Gauss–Hermite order for smooth losses (default 96), Gauss–Legendre
-        order per piece between kinks otherwise (default 48)."""
+        """`quadrature`: Gauss–Legendre nodes per piece of the field's range (default 24)."""
         loss, channel = get_loss(loss), channel
         if isinstance(channel, LinearChannel) and not isinstance(loss, Square):
             raise ValueError(
                 f"a linear (real-valued) teacher needs the square loss, not {loss.name}"
             )
-        order = quadrature or 96
-        nodes, weights = hermite_rule(order)
-        dtype = model.omega.dtype
-        if quadrature is None and loss.kinks(1.0, jnp.ones(())):
-            order = 48
-        return cls(
-            model, loss, channel, jnp.asarray(nodes, dtype), jnp.asarray(weights, dtype), order
-        )
+        return cls(model, loss, channel, quadrature or 24)
 
-    def _rule(self, y, V, q):
-        """The `xi` grid for label `y`: split at the loss's kinks, else Gauss–Hermite."""
-        kinks = self.loss.kinks(y, V)
-        if not kinks:
-            return self.nodes, self.node_weights
-        return _piecewise_gaussian_rule([k / jnp.sqrt(q) for k in kinks], self.order)
+    def _rule(self, y, V, q, m, v_star):
+        """The `xi` grid for label `y`, split where the integrand turns sharply: at the teacher's
+        sign boundary `xi = 0` and a few of its widths `sqrt((V* + noise) q) / |m|` around it
+        (a near-step once the student aligns, V* -> 0), and at the kinks of the loss's prox."""
+        width = jnp.sqrt((v_star + self.channel.noise) * q) / jnp.maximum(jnp.abs(m), 1e-12)
+        breaks = [jnp.zeros_like(q)] + [s * width for s in (-6.0, -2.0, 2.0, 6.0)]
+        breaks += [k / jnp.sqrt(q) for k in self.loss.kinks(y, V)]
+        return _piecewise_gaussian_rule(breaks, self.order)
 
     # ------------------------------------------------------------------------------ the sides
     def penalty_side(self, lam, Vh, qh, mh):
@@ -118,7 +109,7 @@ class SaddlePointEquations(eqx.Module):
         v_star = jnp.maximum(rho - m**2 / q_safe, 1e-12)
         Vh = qh = mh = train = 0.0
         for y in SignChannel.labels:
-            xi, weights = self._rule(y, V, q_safe)
+            xi, weights = self._rule(y, V, q_safe, m, v_star)
             w, w_star = jnp.sqrt(q_safe) * xi, m / jnp.sqrt(q_safe) * xi
             z0, dz0 = self.channel.z0(y, w_star, v_star)
             prox, dprox = self.loss.prox(y, w, V)
