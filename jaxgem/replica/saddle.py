@@ -120,6 +120,11 @@ class SaddlePointEquations(eqx.Module):
             train = train + jnp.sum(weights * z0 * self.loss(y, prox))
         return alpha * Vh, alpha * qh, alpha / jnp.sqrt(gamma) * mh, train
 
+    def valid(self, x):
+        """The physical domain: `V > 0`, `q > 0`, `m^2 <= rho q` (Cauchy-Schwarz)."""
+        V, q, m = x
+        return (V > 0) & (q > 0) & (m**2 <= self.model.rho * q * (1 + 1e-6))
+
     def __call__(self, x, args):
         alpha, lam = args
         Vh, qh, mh, _ = self.loss_side(alpha, *x)
@@ -186,6 +191,7 @@ def learning_curve(
     atol: float | None = None,
     max_steps: int = 5_000,
     quadrature: int | None = None,
+    anderson: int = 5,
 ) -> LearningCurve:
     """The replica learning curve of ERM with `loss` and l2 penalty `lam` on `model`, at sample
     complexities `alphas = n / p` (`alphas` and `lam` broadcast together: a curve, a lambda
@@ -195,7 +201,7 @@ def learning_curve(
     logistic and hinge), with label `noise` (variance of Gaussian noise added to the teacher's
     field before the sign, or to the label for regression). The iteration stops at a relative
     change `rtol` (default 1e-5 in float32, whose rounding noise a tighter one would chase, and
-    1e-10 in float64).
+    1e-10 in float64). `anderson`: memory of the Anderson acceleration (0: plain damping).
 
     Example:
     ```python
@@ -230,6 +236,7 @@ def learning_curve(
         rtol=rtol,
         atol=atol,
         max_steps=max_steps,
+        anderson=anderson,
     )
     return _curve(equations, alphas, lam, solution, shape)
 
