@@ -284,3 +284,18 @@ def test_anderson_acceleration_at_the_interpolation_peak(x64):
     assert int(jnp.sum(slow.steps)) > 5 * int(jnp.sum(fast.steps))
     np.testing.assert_allclose(fast.test_error, slow.test_error, rtol=1e-6)
     assert bool(jnp.all(fast.V > 0)) and bool(jnp.all(fast.test_error > 0))
+
+
+@pytest.mark.parametrize(
+    "loss, teacher, noise", [("square", "linear", 0.5), ("logistic", "sign", 0.2)]
+)
+def test_noisy_teachers_against_erm(loss, teacher, noise):
+    """Label noise: Gaussian noise of variance 0.5 on regression labels, and on the teacher's
+    field before the sign (labels flipped near the boundary): theory against ERM, p = 200,
+    lambda = 0.1, alpha = 2: test error (excess MSE for regression, error rate against the noisy
+    labels for classification) and training loss."""
+    model = _isotropic_sample(200)
+    theory = learning_curve(_iso(), loss, 2.0, 0.1, teacher=teacher, noise=noise)
+    erm = simulate_erm(model, loss, 2.0, 0.1, jax.random.key(4), teacher=teacher, noise=noise)
+    _agree(erm, theory.test_error, "test_error", floor=0.01 * theory.test_error)
+    _agree(erm, theory.train_loss, "train_loss", floor=0.01 * theory.train_loss)
