@@ -109,7 +109,7 @@ def field_gaussianity(
     w, B = jnp.asarray(w), jnp.asarray(B)
     _check_weights(data_model, w, B, batched=False)
     block = _block_size(n_samples, n_blocks)
-    return eqx.filter_jit(_statistics)(data_model, w, B, key, block, n_blocks, n_directions)
+    return _statistics_jit(data_model, w, B, key, block, n_blocks, n_directions)
 
 
 def field_gaussianity_along(
@@ -143,10 +143,8 @@ def field_gaussianity_along(
     _check_weights(data_model, w, B, batched=True)
     block = _block_size(n_samples, n_blocks)
     keys = jax.random.split(key, w.shape[0])
-    along = eqx.filter_vmap(
-        lambda w, k: _statistics(data_model, w, B, k, block, n_blocks, n_directions)
-    )
-    return np.asarray(trajectory.t[: trajectory.completed]), eqx.filter_jit(along)(w, keys)
+    along = _statistics_along(data_model, w, B, keys, block, n_blocks, n_directions)
+    return np.asarray(trajectory.t[: trajectory.completed]), along
 
 
 def _check_weights(data_model: DataModel, w: Array, B: Array, batched: bool) -> None:
@@ -199,6 +197,13 @@ def _statistics(data_model, w, B, key, block, n_blocks, n_directions) -> FieldDi
         distance_error=jnp.sqrt(d.var(ddof=1) / n_blocks + floor.var(ddof=1) / n_blocks),
         gaussian_floor=floor.mean(),
     )
+
+
+# Compiled once per shape and setting: one record, and every record of a trajectory vmapped.
+_statistics_jit = eqx.filter_jit(_statistics)
+_statistics_along = eqx.filter_jit(
+    eqx.filter_vmap(_statistics, in_axes=(None, 0, None, 0, None, None, None))
+)
 
 
 def _sample_fields(data_model, w, B, key, n, block):

@@ -8,6 +8,7 @@ the variances / covariances, so a whole matrix of index pairs is one array opera
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import jax.numpy as jnp
@@ -23,6 +24,8 @@ __all__ = [
     "expect_nd",
     "psd_cholesky",
     "orthant_moment",
+    "legendre_rule",
+    "piecewise_gaussian_rule",
 ]
 
 
@@ -168,3 +171,24 @@ def expect_2d(
 ) -> Float[Array, "*batch"]:
     """`E f1(u1) f2(u2)` for `(u1, u2) ~ N(0, C)`, by a product Gauss–Hermite rule."""
     return expect_nd([f1, f2], C, order)
+
+
+@functools.cache
+def legendre_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [-1, 1]."""
+    x, w = np.polynomial.legendre.leggauss(order)
+    return x, w
+
+
+def piecewise_gaussian_rule(breaks, order: int, half_width: float = 10.0):
+    """Nodes and weights for `E f(xi)`, `xi ~ N(0, 1)`, with `f` smooth between `breaks`:
+    Gauss–Legendre on each piece of `[-half_width, half_width]` (exponential convergence through
+    kinks, which a single rule would see as O(h) noise that stalls the fixed point)."""
+    edges = jnp.sort(jnp.clip(jnp.stack(breaks), -half_width, half_width))
+    x, w = (jnp.asarray(a, edges.dtype) for a in legendre_rule(order))
+    lower = jnp.concatenate([jnp.full((1,), -half_width, edges.dtype), edges])
+    upper = jnp.concatenate([edges, jnp.full((1,), half_width, edges.dtype)])
+    half = (upper - lower)[:, None] / 2
+    nodes = (lower + upper)[:, None] / 2 + half * x
+    weights = half * w * jnp.exp(-(nodes**2) / 2) / math.sqrt(2 * math.pi)
+    return nodes.ravel(), weights.ravel()

@@ -31,10 +31,7 @@ def _iso():
 
 
 def _isotropic_sample(p, seed=0):
-    theta = jax.random.normal(jax.random.key(seed), (p,))
-    theta = theta * math.sqrt(p) / jnp.linalg.norm(theta)  # rho = 1 exactly
-    eye = jnp.eye(p)
-    return GaussianCovariateModel.from_covariances(eye, eye, eye, theta)
+    return GaussianCovariateModel.isotropic_sample(jax.random.key(seed), p)  # rho = 1 exactly
 
 
 def _agree(erm, theory, name, z=3.0, floor=0.0):

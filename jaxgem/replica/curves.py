@@ -25,16 +25,6 @@ from .saddle import learning_curve
 __all__ = ["CurveSpec", "CURVE_PRESETS", "run_curves", "plot_curves"]
 
 
-def _isotropic(p: int):
-    def build(key):
-        theta = jax.random.normal(key, (p,))
-        theta = theta * np.sqrt(p) / jnp.linalg.norm(theta)
-        eye = jnp.eye(p)
-        return GaussianCovariateModel.from_covariances(eye, eye, eye, theta)
-
-    return build
-
-
 def _deep_sign(dims):
     def build(key):
         from ..data import GeneratorData
@@ -77,7 +67,13 @@ def _rf(gamma, p=200):
 
 
 def _sign(loss, lam, p=200):
-    return CurveSpec(f"{loss}, sign teacher, lambda = {lam}", _isotropic(p), loss, "sign", lam)
+    return CurveSpec(
+        f"{loss}, sign teacher, lambda = {lam}",
+        lambda key: GaussianCovariateModel.isotropic_sample(key, p),
+        loss,
+        "sign",
+        lam,
+    )
 
 
 def _digits(loss, teacher, lam=0.01):

@@ -155,10 +155,7 @@ def simulate_erm(
 
     def labels(u, key):
         nu = u @ theta / math.sqrt(k)
-        xi = jax.random.normal(key, nu.shape, nu.dtype)
-        if isinstance(channel, LinearChannel):
-            return nu, nu + math.sqrt(channel.noise) * xi
-        return nu, jnp.where(nu + math.sqrt(channel.noise) * xi >= 0, 1.0, -1.0).astype(nu.dtype)
+        return nu, channel.sample(nu, jax.random.normal(key, nu.shape, nu.dtype))
 
     def one(key):
         kx, kn, kt = jax.random.split(key, 3)
@@ -180,11 +177,8 @@ def simulate_erm(
                 test = jnp.mean((nu_test - prediction) ** 2)
             else:
                 test = jnp.mean(jnp.where(prediction >= 0, 1.0, -1.0) != y_test)
-        elif isinstance(channel, LinearChannel):
-            test = rho + q - 2 * m
         else:
-            cosine = m / jnp.sqrt(q * (rho + channel.noise))
-            test = jnp.arccos(jnp.clip(cosine, -1.0, 1.0)) / jnp.pi
+            test = channel.test_error(rho, q, m)
         return ERMResult(test, train, q, m, gap)
 
     return eqx.filter_jit(jax.vmap(one))(jax.random.split(key, seeds))

@@ -17,7 +17,7 @@ from jaxtyping import Array
 
 from ..activations import Activation, get_activation
 from ..data.base import DataModel
-from .gcm import GaussianCovariateModel
+from .gcm import GaussianCovariateModel, random_teacher
 
 __all__ = ["Features", "RandomFeatures", "DataModelFeatures", "DatasetFeatures"]
 
@@ -50,8 +50,7 @@ class RandomFeatures(Features):
     def random(cls, key, p: int, D: int, activation: Activation | str = "erf"):
         """Random `F` and a teacher with `|theta|^2 = D` (`rho = 1`)."""
         kf, kt = jax.random.split(key)
-        theta = jax.random.normal(kt, (D,))
-        theta = theta * math.sqrt(D) / jnp.linalg.norm(theta)
+        theta = random_teacher(kt, D)
         F = jax.random.normal(kf, (p, D))
         return cls(F=F, theta=theta, activation=get_activation(activation))
 
@@ -79,9 +78,7 @@ class DataModelFeatures(Features):
 
     @classmethod
     def random(cls, key, data_model: DataModel):
-        D = data_model.latent_dim
-        theta = jax.random.normal(key, (D,))
-        return cls(data_model=data_model, theta=theta * math.sqrt(D) / jnp.linalg.norm(theta))
+        return cls(data_model=data_model, theta=random_teacher(key, data_model.latent_dim))
 
     def sample(self, key, n):
         x, c = self.data_model.sample(key, n)
@@ -101,9 +98,7 @@ class DatasetFeatures(Features):
     @classmethod
     def random(cls, key, X):
         X = jnp.asarray(X)
-        p = X.shape[1]
-        theta = jax.random.normal(key, (p,), X.dtype)
-        return cls(X=X - X.mean(0), theta=theta * math.sqrt(p) / jnp.linalg.norm(theta))
+        return cls(X=X - X.mean(0), theta=random_teacher(key, X.shape[1], X.dtype))
 
     def sample(self, key, n):
         rows = jax.random.choice(key, self.X.shape[0], (n,), replace=False)

@@ -13,13 +13,21 @@ weights summing to one.
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..activations import Activation, get_activation
 from ..ode.manifold_limit import marchenko_pastur
 
-__all__ = ["GaussianCovariateModel"]
+__all__ = ["GaussianCovariateModel", "random_teacher"]
+
+
+def random_teacher(key, k: int, dtype=None) -> Array:
+    """A random teacher vector rescaled to `|theta|^2 = k`, so `rho = 1` exactly when
+    `Psi = I`."""
+    theta = jax.random.normal(key, (k,), dtype)
+    return theta * jnp.sqrt(k) / jnp.linalg.norm(theta)
 
 
 class GaussianCovariateModel(eqx.Module):
@@ -60,6 +68,13 @@ class GaussianCovariateModel(eqx.Module):
     def isotropic(cls, rho: float = 1.0) -> GaussianCovariateModel:
         """`Omega = Psi = Phi = I` (`gamma = 1`): ridge, logistic, hinge on iid Gaussian data."""
         return cls.from_spectrum([1.0], [rho], rho=rho, gamma=1.0)
+
+    @classmethod
+    def isotropic_sample(cls, key, p: int) -> GaussianCovariateModel:
+        """The isotropic model at finite `p` with its covariances and a random teacher
+        (`rho = 1`), for finite-size ERM."""
+        eye = jnp.eye(p)
+        return cls.from_covariances(eye, eye, eye, random_teacher(key, p))
 
     @classmethod
     def from_covariances(cls, Psi, Phi, Omega, theta) -> GaussianCovariateModel:

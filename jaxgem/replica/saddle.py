@@ -17,15 +17,13 @@ split where the integrand turns sharply (the teacher's sign boundary, the hinge'
 
 from __future__ import annotations
 
-import functools
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ..gaussian import piecewise_gaussian_rule
 from ..io import save_csv
 from .fixed_point import STATUS_NAMES, solve_fixed_point
 from .gcm import GaussianCovariateModel
@@ -33,26 +31,6 @@ from .losses import Loss, Square, get_loss
 from .teachers import Channel, LinearChannel, SignChannel, get_channel
 
 __all__ = ["LearningCurve", "learning_curve", "optimal_lambda", "SaddlePointEquations"]
-
-
-@functools.cache
-def _legendre_rule(order: int):
-    x, w = np.polynomial.legendre.leggauss(order)
-    return x, w
-
-
-def _piecewise_gaussian_rule(breaks, order: int, half_width: float = 10.0):
-    """Nodes and weights for `E f(xi)`, `xi ~ N(0, 1)`, with `f` smooth between `breaks`:
-    Gauss–Legendre on each piece of `[-half_width, half_width]` (exponential convergence through
-    kinks, which a single rule would see as O(h) noise that stalls the fixed point)."""
-    edges = jnp.sort(jnp.clip(jnp.stack(breaks), -half_width, half_width))
-    x, w = (jnp.asarray(a, edges.dtype) for a in _legendre_rule(order))
-    lower = jnp.concatenate([jnp.full((1,), -half_width, edges.dtype), edges])
-    upper = jnp.concatenate([edges, jnp.full((1,), half_width, edges.dtype)])
-    half = (upper - lower)[:, None] / 2
-    nodes = (lower + upper)[:, None] / 2 + half * x
-    weights = half * w * jnp.exp(-(nodes**2) / 2) / math.sqrt(2 * math.pi)
-    return nodes.ravel(), weights.ravel()
 
 
 class SaddlePointEquations(eqx.Module):
@@ -68,7 +46,7 @@ class SaddlePointEquations(eqx.Module):
     @classmethod
     def build(cls, model, loss, channel, quadrature: int | None = None):
         """`quadrature`: Gauss–Legendre nodes per piece of the field's range (default 24)."""
-        loss, channel = get_loss(loss), channel
+        loss = get_loss(loss)
         if isinstance(channel, LinearChannel) and not isinstance(loss, Square):
             raise ValueError(
                 f"a linear (real-valued) teacher needs the square loss, not {loss.name}"
@@ -82,7 +60,7 @@ class SaddlePointEquations(eqx.Module):
         width = jnp.sqrt((v_star + self.channel.noise) * q) / jnp.maximum(jnp.abs(m), 1e-12)
         breaks = [jnp.zeros_like(q)] + [s * width for s in (-6.0, -2.0, 2.0, 6.0)]
         breaks += [k / jnp.sqrt(q) for k in self.loss.kinks(y, V)]
-        return _piecewise_gaussian_rule(breaks, self.order)
+        return piecewise_gaussian_rule(breaks, self.order)
 
     # ------------------------------------------------------------------------------ the sides
     def penalty_side(self, lam, Vh, qh, mh):
@@ -131,13 +109,8 @@ class SaddlePointEquations(eqx.Module):
         return jnp.stack(self.penalty_side(lam, Vh, qh, mh))
 
     def test_error(self, q, m):
-        """Excess test MSE `rho + q - 2 m` (regression) or classification error
-        `arccos(m / sqrt(q (rho + noise))) / pi` against the (noisy) labels."""
-        rho = self.model.rho
-        if isinstance(self.channel, LinearChannel):
-            return rho + q - 2 * m
-        cosine = m / jnp.sqrt(jnp.maximum(q, 1e-30) * (rho + self.channel.noise))
-        return jnp.arccos(jnp.clip(cosine, -1.0, 1.0)) / jnp.pi
+        """The channel's test error at the model's `rho` (`Channel.test_error`)."""
+        return self.channel.test_error(self.model.rho, q, m)
 
 
 class LearningCurve(eqx.Module):

@@ -24,6 +24,14 @@ class Channel(eqx.Module):
     name: ClassVar[str] = "channel"
     noise: float = 0.0
 
+    def sample(self, nu, xi):
+        """Labels of teacher fields `nu`, given standard normal noise draws `xi`."""
+        raise NotImplementedError
+
+    def test_error(self, rho, q, m):
+        """The test error of a student field with `E lambda^2 = q`, `E lambda nu = m`."""
+        raise NotImplementedError
+
 
 class LinearChannel(Channel):
     """`y = nu + sqrt(noise) xi` (regression). Real labels: square loss has closed forms."""
@@ -33,6 +41,13 @@ class LinearChannel(Channel):
     def label_moments(self, rho):
         """`(E y^2, E y nu / rho)`."""
         return rho + self.noise, jnp.ones_like(rho)
+
+    def sample(self, nu, xi):
+        return nu + math.sqrt(self.noise) * xi
+
+    def test_error(self, rho, q, m):
+        """Excess test MSE `rho + q - 2 m` (the noise variance is not counted)."""
+        return rho + q - 2 * m
 
 
 class SignChannel(Channel):
@@ -50,8 +65,14 @@ class SignChannel(Channel):
     def label_moments(self, rho):
         return jnp.ones_like(rho), jnp.sqrt(2 / (math.pi * (rho + self.noise)))
 
-    def sample(self, nu, key_noise):
-        return jnp.sign(nu + math.sqrt(self.noise) * key_noise)
+    def sample(self, nu, xi):
+        return jnp.where(nu + math.sqrt(self.noise) * xi >= 0, 1.0, -1.0).astype(nu.dtype)
+
+    def test_error(self, rho, q, m):
+        """Classification error `arccos(m / sqrt(q (rho + noise))) / pi` against the (noisy)
+        labels."""
+        cosine = m / jnp.sqrt(jnp.maximum(q, 1e-30) * (rho + self.noise))
+        return jnp.arccos(jnp.clip(cosine, -1.0, 1.0)) / jnp.pi
 
 
 def get_channel(name: str | Channel, noise: float = 0.0) -> Channel:
