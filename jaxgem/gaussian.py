@@ -29,7 +29,20 @@ __all__ = [
 ]
 
 
-@functools.cache
+def _fresh_copies(rule):
+    """Cache a rule but hand out copies: JAX may reuse the device buffer it made for a NumPy
+    array it has seen before, and one made in single precision breaks a later computation under
+    `jax_enable_x64` ("expected f64[96] but got f32[96]")."""
+    cached = functools.cache(rule)
+
+    @functools.wraps(rule)
+    def rule_copy(*args):
+        return tuple(np.array(a) for a in cached(*args))
+
+    return rule_copy
+
+
+@_fresh_copies
 def hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights with `sum_i w_i f(z_i) ≈ E f(z)`, `z ~ N(0, 1)`.
 
@@ -41,7 +54,7 @@ def hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / weights.sum()
 
 
-@functools.cache
+@_fresh_copies
 def tanh_sinh_rule(order: int, half_width: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
     """Nodes in (0, 1) and weights of the tanh-sinh (double-exponential) rule.
 
@@ -173,7 +186,7 @@ def expect_2d(
     return expect_nd([f1, f2], C, order)
 
 
-@functools.cache
+@_fresh_copies
 def legendre_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights on [-1, 1]."""
     x, w = np.polynomial.legendre.leggauss(order)
