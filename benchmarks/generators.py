@@ -28,7 +28,7 @@ import numpy as np
 import jaxgem
 from jaxgem.generators import ConvGenerator, DeepRandomGenerator, estimate_moments
 from jaxgem.io import save_json
-from jaxgem.online import run_metadata
+from jaxgem.provenance import run_metadata
 
 
 def jax_moment_rate(gen, samples: int) -> float:
@@ -85,19 +85,14 @@ def convergence_table(samples_list):
 
 
 def sgd_rate(gen_data, seeds: int, t_max: float):
-    teacher = lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, gen_data.latent_dim)  # noqa: E731
-    student = lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, gen_data.input_dim, std=0.1)  # noqa: E731
-    run = lambda key: jaxgem.simulate(  # noqa: E731
-        key,
+    problem = jaxgem.Problem(
         gen_data,
-        teacher,
-        student,
+        jaxgem.GaussianInit(2, "erf"),
+        jaxgem.GaussianInit(2, "erf", std=0.1),
         lr=0.2,
-        t_max=t_max,
-        n_records=2,
-        seeds=seeds,
         train_second_layer=True,
     )
+    run = lambda key: jaxgem.simulate(problem, key, t_max=t_max, n_records=2, seeds=seeds)  # noqa: E731
     start = time.perf_counter()
     run(jax.random.key(0))
     first = time.perf_counter() - start

@@ -24,15 +24,24 @@ import argparse
 import math
 import time
 
+import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxgem
+from jaxgem.data import Spectrum
 from jaxgem.io import save_json
-from jaxgem.ode.solve import integrate
-from jaxgem.ode.spectral import SpectralParameters, SpectralState, spectral_vector_field
-from jaxgem.online import run_metadata
+from jaxgem.ode import (
+    Integration,
+    RunArgs,
+    SpectralRunArgs,
+    SpectralState,
+    integrate,
+    spectral_vector_field,
+)
+from jaxgem.provenance import run_metadata
 
 K = M = 2
 T_MAX, LR, DT = 50.0, 0.2, 0.01
@@ -63,50 +72,44 @@ def synthetic_problem(P: int, seed: int = 0):
 
 
 def jax_parameters(rho, t_tilde, lr):
+    """The vector field's arguments: one run (`SpectralRunArgs`) and the shared spectrum."""
     P = rho.shape[0]
     erf = jaxgem.Erf()
-    return SpectralParameters(
-        jnp.asarray(rho, jnp.float32),
-        jnp.full((P,), 1.0 / P, jnp.float32),
-        jnp.asarray(t_tilde, jnp.float32),
-        jnp.eye(M),
-        jnp.ones(M),
-        jnp.asarray(lr, jnp.float32),
-        jnp.asarray(lr, jnp.float32),
-        jnp.asarray(0.0),
-        jnp.asarray(0.0),
-        erf,
-        erf,
-        0.5,
-        False,
+    run = RunArgs(
+        T=jnp.eye(M),
+        A=jnp.ones(M),
+        hyper=jax.tree.map(lambda a: a[0], jaxgem.Hyperparameters(lr, dtype=jnp.float32)),
+        activation=erf,
+        teacher_activation=erf,
+        output_scale=1.0,
+        train_second_layer=False,
     )
+    spectrum = Spectrum(
+        jnp.asarray(rho, jnp.float32), jnp.full((P,), 1.0 / P, jnp.float32), None, 0.5
+    )
+    return SpectralRunArgs(run=run, t_tilde=jnp.asarray(t_tilde, jnp.float32)), spectrum
 
 
-@jax.jit
+ADAPTIVE = Integration(max_steps=100_000)  # Tsit5, PID rtol 1e-6 atol 1e-8, as jaxgem.theory
+EULER = Integration(diffrax.Euler(), diffrax.ConstantStepSize(), dt0=DT, max_steps=100_000)
+
+
+@eqx.filter_jit
 def _adaptive(y0, params, times):
-    return integrate(spectral_vector_field, y0, params, times, "adaptive", DT, 1e-6, 1e-8, 100_000)
+    return integrate(spectral_vector_field, y0, params, times, ADAPTIVE)
 
 
-@jax.jit
+@eqx.filter_jit
 def _euler(y0, params, times):
-    return integrate(spectral_vector_field, y0, params, times, "euler", DT, 0.0, 0.0, 100_000)
+    return integrate(spectral_vector_field, y0, params, times, EULER)
 
 
-@jax.jit
+@eqx.filter_jit
 def _grid(y0, params, times, lrs):
     def one(lr):
-        p = params.__class__(
-            *[getattr(params, f) for f in ("rho", "weights", "t_tilde", "T", "A")],
-            lr,
-            lr,
-            params.noise,
-            params.weight_decay,
-            params.activation,
-            params.teacher_activation,
-            params.delta,
-            params.train_second_layer,
-        )
-        return integrate(spectral_vector_field, y0, p, times, "adaptive", DT, 1e-6, 1e-8, 100_000)
+        args, spectrum = params
+        args = eqx.tree_at(lambda a: (a.run.hyper.lr, a.run.hyper.lr_v), args, (lr, lr))
+        return integrate(spectral_vector_field, y0, (args, spectrum), times, ADAPTIVE)
 
     return jax.vmap(one)(lrs)
 
@@ -221,9 +224,13 @@ def manifold_limit_timing(times, node_counts):
     start = jaxgem.OrderParameters(
         Q=1e-2 * jnp.eye(K), R=jnp.zeros((K, M)), T=jnp.eye(M), v=jnp.ones(K), A=jnp.ones(M)
     )
-    solve = lambda n: jaxgem.ode.solve_manifold_limit(  # noqa: E731
-        start, times, delta=0.5, activation="erf", lr=LR, n_nodes=n
-    ).eg.block_until_ready()
+    problem = lambda n: jaxgem.Problem(  # noqa: E731
+        jaxgem.HiddenManifoldLimit(0.5, "sign", n_nodes=n),
+        jaxgem.GaussianInit(M, "erf"),
+        jaxgem.GaussianInit(K, "erf"),
+        lr=LR,
+    )
+    solve = lambda n: jaxgem.theory(problem(n), times, start=start).eg.block_until_ready()  # noqa: E731
     rows, curves = [], {}
     for n in node_counts:
         first = _timed(solve, n)

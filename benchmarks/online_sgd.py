@@ -35,7 +35,8 @@ from scipy.special import erf as scipy_erf
 
 import jaxgem
 from jaxgem.io import save_json
-from jaxgem.online import SimulationState, advance, default_steps_per_block, run_metadata
+from jaxgem.online import SimulationState, advance, default_steps_per_block
+from jaxgem.provenance import run_metadata
 
 
 def _timed(fn, *args, repeat: int = 3) -> float:
@@ -71,7 +72,7 @@ def make_state(data_model, seeds: int) -> SimulationState:
 def engine_rate(data_model, seeds: int, target_seconds: float) -> dict:
     N = data_model.input_dim
     steps = default_steps_per_block(N, 1)
-    hyper = jaxgem.Hyperparameters.grid(0.2)
+    hyper = jaxgem.Hyperparameters(0.2)
     state = make_state(data_model, seeds)
     args = (data_model, hyper, steps, 1, False)
     start = time.perf_counter()
@@ -139,6 +140,37 @@ def numpy_loop(model_name: str, N: int, D: int, steps: int, style: str) -> float
     return (time.perf_counter() - start) / steps
 
 
+def batch_sweep(N: int, seeds: int, batches=(1, 16, 256), t_max: float = 0.2) -> dict:
+    """Batch sizes as an array hyperparameter: the sweep `batches` in one compiled call (every
+    step draws the largest batch, each run uses its first `batch_size` samples) against one
+    call per batch size; iid inputs, K = M = 2 erf, `seeds` seeds, to `t_max`. Run times after
+    compilation (each setting run twice, the second timed)."""
+
+    def timed(batch_size) -> float:
+        problem = jaxgem.Problem(
+            jaxgem.IIDGaussian(N=N),
+            jaxgem.GaussianInit(2, "erf"),
+            jaxgem.GaussianInit.small(2, "erf"),
+            lr=0.5,
+            batch_size=batch_size,
+        )
+        run = lambda: jaxgem.simulate(problem, jax.random.key(0), t_max=t_max, seeds=seeds)  # noqa: E731
+        run()
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
+
+    sweep = timed(list(batches))
+    alone = {b: timed(b) for b in batches}
+    print(
+        f"batch sizes {list(batches)} at N = {N}, {seeds} seeds, t = {t_max}: one call "
+        f"{sweep:.2f} s; one call per batch size {sum(alone.values()):.2f} s "
+        f"({', '.join(f'{b}: {s:.2f} s' for b, s in alone.items())})"
+    )
+    return dict(N=N, seeds=seeds, t_max=t_max, batches=list(batches), sweep_s=sweep,
+                alone_s={str(b): s for b, s in alone.items()})  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
@@ -203,6 +235,7 @@ def main() -> None:
                     f"{tuned_step * 1e6:>10.1f}{tuned_step / per:>6.1f}"
                 )
 
+    batch = batch_sweep(N=200 if args.quick else 1000, seeds=2 if args.quick else 8)
     result = {
         "benchmark": "online_sgd",
         "machine": platform.processor() or platform.machine(),
@@ -210,6 +243,7 @@ def main() -> None:
         "matmul_gflops": rate,
         **run_metadata(),
         "rows": rows,
+        "batch_sweep": batch,
     }
     targets = [r for r in rows if r["N"] == 1000 and r["seeds"] == 32]
     for r in targets:

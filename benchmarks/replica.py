@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from scipy import integrate, optimize, special
 
 from jaxgem.io import save_json
-from jaxgem.online import run_metadata
+from jaxgem.provenance import run_metadata
 from jaxgem.replica import GaussianCovariateModel, learning_curve
 
 LAM = 0.1

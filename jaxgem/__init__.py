@@ -1,10 +1,14 @@
 """jaxgem: online learning and Gaussian equivalence of shallow networks on structured data, in JAX.
 
+One problem object (data model, teacher, student, hyperparameters) feeds the simulation
+(`simulate`) and every theory (`theory`); the same data models feed full-batch ERM and its
+replica curves (`jaxgem.replica`).
+
 Goldt, Loureiro, Reeves, Krzakala, Mézard, Zdeborová, "The Gaussian equivalence of generative
 models for learning with shallow neural networks" (MSML 2021).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import data, diagnostics, generators, ode, online, replica
 from .activations import (
@@ -14,19 +18,39 @@ from .activations import (
     Erf,
     Linear,
     Quadratic,
+    Quadrature,
     ReLU,
     Sign,
     Tanh,
     get_activation,
 )
-from .data import DataModel, GaussianEquivalent, GeneratorData, HiddenManifold, IIDGaussian
+from .data import (
+    CovarianceDataModel,
+    DataModel,
+    Dataset,
+    GaussianEquivalent,
+    GeneratorData,
+    HiddenManifold,
+    HiddenManifoldLimit,
+    IIDGaussian,
+)
+from .hyperparameters import Hyperparameters
+from .initialisers import GaussianInit, InformedInit, NetworkInit
 from .networks import TwoLayerNetwork
-from .online import Hyperparameters, simulate
+from .ode import ODESolution, theory
+from .online import simulate
 from .order_parameters import OrderParameters, generalisation_error
+from .problem import Problem
 from .regimes import REGIMES, RegimeScaling, regime_scaling
 from .results import Trajectory
 
 __all__ = [
+    "Problem",
+    "Hyperparameters",
+    "simulate",
+    "theory",
+    "Trajectory",
+    "ODESolution",
     "Activation",
     "Erf",
     "Linear",
@@ -35,25 +59,29 @@ __all__ = [
     "Sign",
     "Quadratic",
     "Custom",
+    "Quadrature",
     "get_activation",
     "ACTIVATIONS",
     "OrderParameters",
-    "generators",
-    "diagnostics",
+    "generalisation_error",
+    "TwoLayerNetwork",
+    "NetworkInit",
+    "GaussianInit",
+    "InformedInit",
+    "DataModel",
+    "CovarianceDataModel",
+    "IIDGaussian",
+    "HiddenManifold",
+    "HiddenManifoldLimit",
+    "GaussianEquivalent",
     "GeneratorData",
+    "Dataset",
     "regime_scaling",
     "RegimeScaling",
     "REGIMES",
-    "generalisation_error",
-    "TwoLayerNetwork",
-    "DataModel",
-    "IIDGaussian",
-    "HiddenManifold",
-    "GaussianEquivalent",
-    "Hyperparameters",
-    "simulate",
-    "Trajectory",
     "data",
+    "diagnostics",
+    "generators",
     "online",
     "ode",
     "replica",

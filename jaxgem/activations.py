@@ -2,11 +2,14 @@
 
 Every activation `g` knows its value, its derivative, the Gaussian moments used to centre and
 project generator outputs, the Gaussian-equivalence coefficients `kappa` (THEORY.md Sec. 2) and the
-two-point integral `I2(C) = E[g(u1) h(u2)]`, `(u1, u2) ~ N(0, C)` (THEORY.md Sec. 1-2). Closed
-forms are used where they exist (erf, linear, ReLU, sign, quadratic). Mixed pairs `g != h` and user
-functions use Gauss–Hermite quadrature: over one field, with the other integrated exactly through
-its closed-form conditional mean where it has one (so a jump or kink costs no accuracy), and a
-product rule otherwise.
+two-point integral `I2(C) = E[g(u1) h(u2)]`, `(u1, u2) ~ N(0, C)` (THEORY.md Sec. 1-2), and the
+ODE integrals `I3`, `I4`, `J2`. `Activation` is abstract; every concrete activation is final and
+declares the closed forms it has by type (`WithI2`, `WithConditionalMean`, ...): erf, linear and
+ReLU (its `I4` by the orthant moment) have all of them, sign and quadratic `I2`, tanh and user
+functions (`Custom`) none. Mixed pairs `g != h` and activations without a closed form use
+Gauss–Hermite quadrature: over one field, with the other integrated exactly through its
+closed-form conditional mean where it has one (so a jump or kink costs no accuracy), and a
+product rule otherwise. `Quadrature(g)` chooses quadrature explicitly.
 
 References: Saad & Solla (1995), Biehl & Schwarze (1995) for the erf integrals; Goldt et al.,
 "The Gaussian equivalence of generative models for learning with shallow neural networks"
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 import equinox as eqx
@@ -37,6 +41,13 @@ __all__ = [
     "Sign",
     "Quadratic",
     "Custom",
+    "Quadrature",
+    "WithGaussianMoments",
+    "WithConditionalMean",
+    "WithI2",
+    "WithI3",
+    "WithI4",
+    "WithJ2",
     "get_activation",
     "ACTIVATIONS",
 ]
@@ -59,26 +70,34 @@ def _atan2_arcsine(c12: Array, c11c22: Array) -> Array:
 
 
 class Activation(eqx.Module):
-    """An elementwise function `g: R -> R` and its Gaussian integrals.
+    """An elementwise function `g: R -> R` and its Gaussian integrals (abstract).
 
-    Subclasses implement `__call__`; the rest has generic defaults (automatic differentiation for
-    the derivative, Gauss–Hermite quadrature for the integrals) that subclasses override with
-    closed forms.
+    A concrete activation implements `__call__` and `derivative`, and declares which integrals
+    it knows in closed form by also deriving from `WithGaussianMoments`, `WithConditionalMean`,
+    `WithI2`, `WithI3`, `WithI4`, `WithJ2` (and implementing their `closed_*` methods). The
+    methods here are the same for all: a closed form where the activation declares one (for
+    `I2`-`I4`, when every field uses this same activation), the generic quadrature otherwise.
+    `Quadrature(g)` is `g` with its multi-dimensional closed forms switched off: the explicit way
+    to integrate by quadrature (e.g. to check a closed form).
     """
 
-    name: ClassVar[str] = "activation"
     quadrature_order_1d: ClassVar[int] = 96
     quadrature_order_2d: ClassVar[int] = 24
     quadrature_order_3d: ClassVar[int] = 24
     quadrature_order_4d: ClassVar[int] = 16
 
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The activation's name in tables and configurations (a class constant)."""
+
     @abc.abstractmethod
     def __call__(self, x: Array) -> Array:
         """`g(x)`, elementwise."""
 
+    @abc.abstractmethod
     def derivative(self, x: Array) -> Array:
         """`g'(x)`, elementwise."""
-        return jnp.vectorize(jax.grad(lambda s: self(s)))(x)
 
     def gaussian_moments(self, variance: Float[Array, "*batch"]) -> tuple[Array, Array]:
         """`(E g(u), E u g(u))` for `u ~ N(0, variance)`.
@@ -87,19 +106,19 @@ class Activation(eqx.Module):
         a hidden manifold model (THEORY.md Sec. 4).
         """
         variance = jnp.asarray(variance)
+        if isinstance(self, WithGaussianMoments):
+            return self.closed_gaussian_moments(variance)
         order = self.quadrature_order_1d
         return expect_1d(self, variance, order), expect_1d(lambda u: u * self(u), variance, order)
 
     def conditional_mean(self, mean: Array, variance: Array) -> Array:
         """`E g(mean + sqrt(variance) z)`, `z ~ N(0, 1)`: the expectation of `g` given the
-        other field of a pair. Quadrature here; closed forms in subclasses."""
+        other field of a pair."""
+        if isinstance(self, WithConditionalMean):
+            return self.closed_conditional_mean(mean, variance)
         nodes, weights = hermite_rule(self.quadrature_order_2d)
         spread = jnp.sqrt(jnp.maximum(variance, 0.0))[..., None] * nodes
         return jnp.sum(self(mean[..., None] + spread) * weights.astype(spread.dtype), axis=-1)
-
-    @classmethod
-    def _closed_conditional_mean(cls) -> bool:
-        return cls.conditional_mean is not Activation.conditional_mean
 
     def i2(self, C: Float[Array, "*batch 2 2"], other: Activation | None = None) -> Array:
         """`E[g(u1) h(u2)]` with `(u1, u2) ~ N(0, C)`; `h = other` (default: `g` itself).
@@ -108,22 +127,25 @@ class Activation(eqx.Module):
         the other (exact through kinks and jumps of that one) with a 1-d Gauss-Hermite rule;
         a product rule when neither activation has a closed conditional mean.
         """
-        other = self if other is None else other
         C = jnp.asarray(C)
-        if type(other)._closed_conditional_mean():
+        if isinstance(self, WithI2) and self._same_kind(other):
+            return self.closed_i2(C)
+        other = self if other is None else other
+        if isinstance(other, WithConditionalMean):
             return _conditioned_i2(self, other, C, self.quadrature_order_1d)
-        if type(self)._closed_conditional_mean():
+        if isinstance(self, WithConditionalMean):
             swapped = C[..., ::-1, ::-1]
             return _conditioned_i2(other, self, swapped, self.quadrature_order_1d)
         return expect_2d(self, other, C, self.quadrature_order_2d)
 
     def i3(self, C: Float[Array, "*batch 3 3"], third: Activation | None = None) -> Array:
         """`I3 = E[g'(u1) u2 h(u3)]`, `u ~ N(0, C)`, `h = third` (default `g`) (THEORY Sec. 2)."""
+        C = jnp.asarray(C)
+        if isinstance(self, WithI3) and self._same_kind(third):
+            return self.closed_i3(C)
         third = self if third is None else third
         identity = lambda u: u  # noqa: E731
-        return expect_nd(
-            [self.derivative, identity, third], jnp.asarray(C), self.quadrature_order_3d
-        )
+        return expect_nd([self.derivative, identity, third], C, self.quadrature_order_3d)
 
     def i4(
         self,
@@ -132,14 +154,20 @@ class Activation(eqx.Module):
         fourth: Activation | None = None,
     ) -> Array:
         """`I4 = E[g'(u1) g'(u2) h3(u3) h4(u4)]`, `u ~ N(0, C)` (defaults `h3 = h4 = g`)."""
+        C = jnp.asarray(C)
+        if isinstance(self, WithI4) and self._same_kind(third) and self._same_kind(fourth):
+            return self.closed_i4(C)
         third = self if third is None else third
         fourth = self if fourth is None else fourth
         functions = [self.derivative, self.derivative, third, fourth]
-        return expect_nd(functions, jnp.asarray(C), self.quadrature_order_4d)
+        return expect_nd(functions, C, self.quadrature_order_4d)
 
     def j2(self, C: Float[Array, "*batch 2 2"]) -> Array:
         """`J2 = E[g'(u1) g'(u2)]`, `u ~ N(0, C)`."""
-        return expect_2d(self.derivative, self.derivative, jnp.asarray(C), self.quadrature_order_2d)
+        C = jnp.asarray(C)
+        if isinstance(self, WithJ2):
+            return self.closed_j2(C)
+        return expect_2d(self.derivative, self.derivative, C, self.quadrature_order_2d)
 
     def kappa(self) -> tuple[Array, Array, Array]:
         """Gaussian-equivalence coefficients `(kappa0, kappa1, kappa_star)` (THEORY.md Sec. 2).
@@ -153,6 +181,48 @@ class Activation(eqx.Module):
 
     def _same_kind(self, other: Activation | None) -> bool:
         return other is None or type(other) is type(self)
+
+
+class WithGaussianMoments(Activation):
+    """Declares `(E g(u), E u g(u))`, `u ~ N(0, variance)`, in closed form."""
+
+    @abc.abstractmethod
+    def closed_gaussian_moments(self, variance: Array) -> tuple[Array, Array]: ...
+
+
+class WithConditionalMean(Activation):
+    """Declares `E g(m + s z)` in closed form (then `I2` with any partner is a 1-d rule)."""
+
+    @abc.abstractmethod
+    def closed_conditional_mean(self, mean: Array, variance: Array) -> Array: ...
+
+
+class WithI2(Activation):
+    """Declares `E[g(u1) g(u2)]` in closed form."""
+
+    @abc.abstractmethod
+    def closed_i2(self, C: Array) -> Array: ...
+
+
+class WithI3(Activation):
+    """Declares `E[g'(u1) u2 g(u3)]` in closed form."""
+
+    @abc.abstractmethod
+    def closed_i3(self, C: Array) -> Array: ...
+
+
+class WithI4(Activation):
+    """Declares `E[g'(u1) g'(u2) g(u3) g(u4)]` in closed form (or by a dedicated rule)."""
+
+    @abc.abstractmethod
+    def closed_i4(self, C: Array) -> Array: ...
+
+
+class WithJ2(Activation):
+    """Declares `E[g'(u1) g'(u2)]` in closed form."""
+
+    @abc.abstractmethod
+    def closed_j2(self, C: Array) -> Array: ...
 
 
 def _conditioned_i2(outer: Activation, inner: Activation, C: Array, order: int) -> Array:
@@ -173,7 +243,7 @@ def _safe_ratio(numerator: Array, denominator: Array) -> tuple[Array, Array]:
     return jnp.where(positive, numerator / jnp.where(positive, denominator, 1.0), 0.0), positive
 
 
-class Erf(Activation):
+class Erf(WithGaussianMoments, WithConditionalMean, WithI2, WithI3, WithI4, WithJ2):
     """`g(x) = erf(x / sqrt 2)`, the soft committee machine's activation (THEORY.md Sec. 1)."""
 
     name: ClassVar[str] = "erf"
@@ -184,33 +254,24 @@ class Erf(Activation):
     def derivative(self, x):
         return math.sqrt(2.0 / math.pi) * jnp.exp(-(x**2) / 2.0)
 
-    def gaussian_moments(self, variance):
+    def closed_gaussian_moments(self, variance):
         variance = jnp.asarray(variance)
         return jnp.zeros_like(variance), math.sqrt(2 / math.pi) * variance / jnp.sqrt(1 + variance)
 
-    def conditional_mean(self, mean, variance):
+    def closed_conditional_mean(self, mean, variance):
         return jsp.erf(mean / jnp.sqrt(2.0 * (1.0 + variance)))
 
-    def i2(self, C, other=None):
-        if not self._same_kind(other):
-            return super().i2(C, other)
-        C = jnp.asarray(C)
+    def closed_i2(self, C):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return (2.0 / math.pi) * _atan2_arcsine(c12, (1.0 + c11) * (1.0 + c22))
 
-    def i3(self, C, third=None):
-        if not self._same_kind(third):
-            return super().i3(C, third)
-        C = jnp.asarray(C)
+    def closed_i3(self, C):
         c11, c12, c13 = C[..., 0, 0], C[..., 0, 1], C[..., 0, 2]
         c23, c33 = C[..., 1, 2], C[..., 2, 2]
         lambda3 = (1 + c11) * (1 + c33) - c13**2
         return (2 / math.pi) * (c23 * (1 + c11) - c12 * c13) / ((1 + c11) * jnp.sqrt(lambda3))
 
-    def i4(self, C, third=None, fourth=None):
-        if not (self._same_kind(third) and self._same_kind(fourth)):
-            return super().i4(C, third, fourth)
-        C = jnp.asarray(C)
+    def closed_i4(self, C):
         c = lambda a, b: C[..., a - 1, b - 1]  # noqa: E731  (1-based, as in THEORY.md)
         lambda4 = (1 + c(1, 1)) * (1 + c(2, 2)) - c(1, 2) ** 2
         lambda0 = (
@@ -235,13 +296,12 @@ class Erf(Activation):
         arcsine = _atan2_arcsine(lambda0, lambda1 * lambda2)
         return (4 / math.pi**2) * arcsine / jnp.sqrt(lambda4)
 
-    def j2(self, C):
-        C = jnp.asarray(C)
+    def closed_j2(self, C):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return (2 / math.pi) / jnp.sqrt(1 + c11 + c22 + c11 * c22 - c12**2)
 
 
-class Linear(Activation):
+class Linear(WithGaussianMoments, WithConditionalMean, WithI2, WithI3, WithI4, WithJ2):
     """`g(x) = x`."""
 
     name: ClassVar[str] = "linear"
@@ -252,33 +312,27 @@ class Linear(Activation):
     def derivative(self, x):
         return jnp.ones_like(x)
 
-    def gaussian_moments(self, variance):
+    def closed_gaussian_moments(self, variance):
         variance = jnp.asarray(variance)
         return jnp.zeros_like(variance), variance
 
-    def conditional_mean(self, mean, variance):
+    def closed_conditional_mean(self, mean, variance):
         return mean + 0.0 * variance
 
-    def i2(self, C, other=None):
-        if not self._same_kind(other):
-            return super().i2(C, other)
+    def closed_i2(self, C):
         return jnp.asarray(C)[..., 0, 1]
 
-    def i3(self, C, third=None):
-        if not self._same_kind(third):
-            return super().i3(C, third)
+    def closed_i3(self, C):
         return jnp.asarray(C)[..., 1, 2]
 
-    def i4(self, C, third=None, fourth=None):
-        if not (self._same_kind(third) and self._same_kind(fourth)):
-            return super().i4(C, third, fourth)
+    def closed_i4(self, C):
         return jnp.asarray(C)[..., 2, 3]
 
-    def j2(self, C):
+    def closed_j2(self, C):
         return jnp.ones_like(jnp.asarray(C)[..., 0, 0])
 
 
-class ReLU(Activation):
+class ReLU(WithGaussianMoments, WithConditionalMean, WithI2, WithI3, WithI4, WithJ2):
     """`g(x) = max(x, 0)`."""
 
     name: ClassVar[str] = "relu"
@@ -290,20 +344,17 @@ class ReLU(Activation):
     def derivative(self, x):
         return (x > 0).astype(jnp.result_type(x, float))
 
-    def gaussian_moments(self, variance):
+    def closed_gaussian_moments(self, variance):
         variance = jnp.asarray(variance)
         return jnp.sqrt(variance / (2 * math.pi)), variance / 2.0
 
-    def conditional_mean(self, mean, variance):
+    def closed_conditional_mean(self, mean, variance):
         spread = jnp.sqrt(jnp.maximum(variance, 0.0))
         ratio, positive = _safe_ratio(mean, spread)
         smooth = mean * jsp.ndtr(ratio) + spread * jnp.exp(-(ratio**2) / 2) / math.sqrt(2 * math.pi)
         return jnp.where(positive, smooth, jnp.maximum(mean, 0.0))
 
-    def i2(self, C, other=None):
-        if not self._same_kind(other):
-            return super().i2(C, other)
-        C = jnp.asarray(C)
+    def closed_i2(self, C):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         rho, scale = _correlation(c12, c11 * c22)
         root = scale * jnp.sqrt((1.0 - rho) * (1.0 + rho))
@@ -311,10 +362,7 @@ class ReLU(Activation):
         angle = math.pi / 2 + _atan2_arcsine(c12, c11 * c22)
         return (root + c12 * angle) / (2 * math.pi)
 
-    def i3(self, C, third=None):
-        if not self._same_kind(third):
-            return super().i3(C, third)
-        C = jnp.asarray(C)
+    def closed_i3(self, C):
         c11, c12, c13 = C[..., 0, 0], C[..., 0, 1], C[..., 0, 2]
         c23, c33 = C[..., 1, 2], C[..., 2, 2]
         rho, scale = _correlation(c13, c11 * c33)
@@ -323,15 +371,12 @@ class ReLU(Activation):
         angle = math.pi / 2 + _atan2_arcsine(c13, c11 * c33)
         return ratio + c23 * angle / (2 * math.pi)
 
-    def i4(self, C, third=None, fourth=None):
+    def closed_i4(self, C):
         """`E[1{u1>0} 1{u2>0} relu(u3) relu(u4)]`: an orthant moment by sequential
         conditioning, so the steps never meet a quadrature node (`gaussian.orthant_moment`)."""
-        if not (self._same_kind(third) and self._same_kind(fourth)):
-            return super().i4(C, third, fourth)
         return orthant_moment(jnp.asarray(C), (0, 0, 1, 1), self.quadrature_order_orthant)
 
-    def j2(self, C):
-        C = jnp.asarray(C)
+    def closed_j2(self, C):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return (math.pi / 2 + _atan2_arcsine(c12, c11 * c22)) / (2 * math.pi)
 
@@ -348,7 +393,7 @@ class Tanh(Activation):
         return 1.0 - jnp.tanh(x) ** 2
 
 
-class Sign(Activation):
+class Sign(WithGaussianMoments, WithConditionalMean, WithI2):
     """`g(x) = sign(x)`; its derivative is zero almost everywhere (no use as a student)."""
 
     name: ClassVar[str] = "sign"
@@ -359,24 +404,21 @@ class Sign(Activation):
     def derivative(self, x):
         return jnp.zeros_like(x)
 
-    def gaussian_moments(self, variance):
+    def closed_gaussian_moments(self, variance):
         variance = jnp.asarray(variance)
         return jnp.zeros_like(variance), jnp.sqrt(2.0 / math.pi * variance)
 
-    def conditional_mean(self, mean, variance):
+    def closed_conditional_mean(self, mean, variance):
         spread = jnp.sqrt(jnp.maximum(variance, 0.0))
         ratio, positive = _safe_ratio(mean, spread)
         return jnp.where(positive, jsp.erf(ratio / math.sqrt(2.0)), jnp.sign(mean))
 
-    def i2(self, C, other=None):
-        if not self._same_kind(other):
-            return super().i2(C, other)
-        C = jnp.asarray(C)
+    def closed_i2(self, C):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return (2.0 / math.pi) * _atan2_arcsine(c12, c11 * c22)
 
 
-class Quadratic(Activation):
+class Quadratic(WithGaussianMoments, WithConditionalMean, WithI2):
     """`g(x) = x^2`."""
 
     name: ClassVar[str] = "quadratic"
@@ -387,17 +429,14 @@ class Quadratic(Activation):
     def derivative(self, x):
         return 2.0 * x
 
-    def gaussian_moments(self, variance):
+    def closed_gaussian_moments(self, variance):
         variance = jnp.asarray(variance)
         return variance, jnp.zeros_like(variance)
 
-    def conditional_mean(self, mean, variance):
+    def closed_conditional_mean(self, mean, variance):
         return mean**2 + variance
 
-    def i2(self, C, other=None):
-        if not self._same_kind(other):
-            return super().i2(C, other)
-        C = jnp.asarray(C)
+    def closed_i2(self, C):
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return c11 * c22 + 2.0 * c12**2
 
@@ -430,10 +469,72 @@ class Custom(Activation):
     def __call__(self, x):
         return self.fn(x)
 
+    def derivative(self, x):
+        return jnp.vectorize(jax.grad(lambda s: self.fn(s)))(x)
 
-ACTIVATIONS: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Erf, Linear, ReLU, Tanh, Sign, Quadratic)
-}
+
+class Quadrature(WithGaussianMoments, WithConditionalMean):
+    """`activation` with its closed forms of the two- to four-point integrals (`I2`, `I3`,
+    `I4`, `J2`) switched off: they are integrated by the generic rules (`I2` by conditioning on
+    one field through the activation's own one-dimensional conditional mean, the others by
+    product Gauss–Hermite rules). The explicit way to choose quadrature, e.g. to check a closed
+    form against it; its one-dimensional expectations stay the activation's.
+
+    **Arguments:**
+
+    - `activation`: the activation (or its name).
+    - `orders`: optional `(order_1d, order_2d, order_3d, order_4d)` of the Gauss–Hermite rules
+      (default `(96, 24, 24, 16)`); raise them for fields of large variance.
+
+    Example: `jaxgem.Quadrature("erf").i3(C)` against `jaxgem.Erf().i3(C)`.
+    """
+
+    activation: Activation
+    orders: tuple[int, int, int, int] = eqx.field(static=True, default=(96, 24, 24, 16))
+
+    def __init__(self, activation: Activation | str, orders=(96, 24, 24, 16)):
+        self.activation = get_activation(activation)
+        if len(orders) != 4 or not all(isinstance(n, int) and n >= 2 for n in orders):
+            raise ValueError(f"orders must be four integers of at least 2, got {orders!r}")
+        self.orders = tuple(orders)
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"quadrature({self.activation.name})"
+
+    @property
+    def quadrature_order_1d(self) -> int:  # type: ignore[override]
+        return self.orders[0]
+
+    @property
+    def quadrature_order_2d(self) -> int:  # type: ignore[override]
+        return self.orders[1]
+
+    @property
+    def quadrature_order_3d(self) -> int:  # type: ignore[override]
+        return self.orders[2]
+
+    @property
+    def quadrature_order_4d(self) -> int:  # type: ignore[override]
+        return self.orders[3]
+
+    def __call__(self, x):
+        return self.activation(x)
+
+    def derivative(self, x):
+        return self.activation.derivative(x)
+
+    def closed_gaussian_moments(self, variance):
+        return self.activation.gaussian_moments(variance)
+
+    def closed_conditional_mean(self, mean, variance):
+        return self.activation.conditional_mean(mean, variance)
+
+
+#: The built-in activations by name (as configuration files name them).
+ACTIVATIONS: Mapping[str, type[Activation]] = MappingProxyType(
+    {cls.name: cls for cls in (Erf, Linear, ReLU, Tanh, Sign, Quadratic)}
+)
 
 
 def get_activation(name: str | Activation) -> Activation:

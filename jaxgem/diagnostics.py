@@ -114,16 +114,17 @@ def field_gaussianity(
 
 def field_gaussianity_along(
     trajectory: Trajectory,
-    data_model: DataModel,
     key,
     *,
+    data_model: DataModel | None = None,
     run: tuple[int, int] = (0, 0),
     n_samples: int = 20_000,
     n_blocks: int = 10,
     n_directions: int = 64,
 ) -> tuple[np.ndarray, FieldDiagnostics]:
     """`field_gaussianity` at every record of run `(h, s)` of a trajectory simulated with
-    `record_weights=True`, all records in one compiled, vmapped call.
+    `record_weights=True`, all records in one compiled, vmapped call, on the data model the
+    trajectory ran on (or `data_model`, e.g. to test a trajectory's weights on other data).
 
     Returns the record times `(R,)` and `FieldDiagnostics` whose fields carry a leading record
     axis (`.summary()` gives the columns of a table).
@@ -131,12 +132,16 @@ def field_gaussianity_along(
     Example:
     ```python
     traj = jaxgem.simulate(key, data, teacher, student, lr=0.2, t_max=20, record_weights=True)
-    t, diag = jaxgem.diagnostics.field_gaussianity_along(traj, data, jax.random.key(1))
+    t, diag = jaxgem.diagnostics.field_gaussianity_along(traj, jax.random.key(1))
     diag.worst_z()  # (R,): departure from Gaussian fields along training
     ```
     """
     if trajectory.w is None:
         raise ValueError("the trajectory has no weights: simulate it with record_weights=True")
+    if data_model is None:
+        if trajectory.problem is None:
+            raise ValueError("the trajectory carries no problem: pass data_model=")
+        data_model = trajectory.problem.data
     h, s = run
     w = jnp.asarray(trajectory.w[h, s, : trajectory.completed])
     B = jnp.asarray(trajectory.B0[s])
@@ -165,7 +170,7 @@ def _statistics(data_model, w, B, key, block, n_blocks, n_directions) -> FieldDi
     """The statistics of `FieldDiagnostics` from `n_blocks` blocks of `block` samples."""
     n = block * n_blocks
     R = data_model.input_latent_overlap(w, B)
-    C = jnp.block([[data_model.input_overlap(w, w), R], [R.T, B @ B.T / data_model.latent_dim]])
+    C = jnp.block([[data_model.input_overlap(w, w), R], [R.T, data_model.latent_overlap(B, B)]])
     dim = C.shape[0]
     kx, kg, kg2, kd = jax.random.split(key, 4)
     fields = _sample_fields(data_model, w, B, kx, n, block)

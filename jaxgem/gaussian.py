@@ -7,7 +7,6 @@ the variances / covariances, so a whole matrix of index pairs is one array opera
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -23,26 +22,13 @@ __all__ = [
     "expect_2d",
     "expect_nd",
     "psd_cholesky",
+    "psd_root",
     "orthant_moment",
     "legendre_rule",
     "piecewise_gaussian_rule",
 ]
 
 
-def _fresh_copies(rule):
-    """Cache a rule but hand out copies: JAX may reuse the device buffer it made for a NumPy
-    array it has seen before, and one made in single precision breaks a later computation under
-    `jax_enable_x64` ("expected f64[96] but got f32[96]")."""
-    cached = functools.cache(rule)
-
-    @functools.wraps(rule)
-    def rule_copy(*args):
-        return tuple(np.array(a) for a in cached(*args))
-
-    return rule_copy
-
-
-@_fresh_copies
 def hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights with `sum_i w_i f(z_i) ≈ E f(z)`, `z ~ N(0, 1)`.
 
@@ -54,7 +40,6 @@ def hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / weights.sum()
 
 
-@_fresh_copies
 def tanh_sinh_rule(order: int, half_width: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
     """Nodes in (0, 1) and weights of the tanh-sinh (double-exponential) rule.
 
@@ -154,6 +139,15 @@ def psd_cholesky(C: Float[Array, "*batch n n"]) -> Float[Array, "*batch n n"]:
     return jnp.stack(columns, axis=-1)
 
 
+def psd_root(C: Float[Array, "*batch n n"]) -> tuple[Array, Array]:
+    """A square root `L L^T = C` of a symmetric positive semi-definite matrix from its
+    eigendecomposition (negative eigenvalues, rounding errors, clipped to zero), and the smallest
+    eigenvalue (to tell rounding from a matrix that is not PSD). Samples `z L^T`, `z ~ N(0, I)`,
+    then have covariance `C`."""
+    values, vectors = jnp.linalg.eigh(0.5 * (C + jnp.swapaxes(C, -1, -2)))
+    return vectors * jnp.sqrt(jnp.maximum(values, 0.0))[..., None, :], values[..., 0]
+
+
 def expect_nd(
     functions: list[Callable[[Array], Array]],
     C: Float[Array, "*batch n n"],
@@ -186,7 +180,6 @@ def expect_2d(
     return expect_nd([f1, f2], C, order)
 
 
-@_fresh_copies
 def legendre_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights on [-1, 1]."""
     x, w = np.polynomial.legendre.leggauss(order)

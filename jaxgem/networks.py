@@ -12,19 +12,27 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .activations import Activation, get_activation
 
-__all__ = ["TwoLayerNetwork", "OUTPUT_SCALINGS"]
+__all__ = ["TwoLayerNetwork", "OUTPUT_SCALINGS", "output_scale", "check_size"]
 
 OUTPUT_SCALINGS = ("1", "1/K", "1/sqrt(K)")
 
 
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+def check_size(name: str, value) -> int:
+    """A positive integer size, or a `ValueError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return int(value)
+
+
+def output_scale(output_scaling: str, K: int) -> float:
+    if output_scaling not in OUTPUT_SCALINGS:
+        raise ValueError(f"output_scaling must be one of {OUTPUT_SCALINGS}, got {output_scaling!r}")
+    return {"1": 1.0, "1/K": 1.0 / K, "1/sqrt(K)": 1.0 / math.sqrt(K)}[output_scaling]
 
 
 class TwoLayerNetwork(eqx.Module):
@@ -59,10 +67,7 @@ class TwoLayerNetwork(eqx.Module):
                 f"TwoLayerNetwork.v has shape {self.v.shape} but w has shape {self.w.shape}: "
                 f"v must have shape {self.w.shape[:-1]} (one readout weight per hidden unit)"
             )
-        if self.output_scaling not in OUTPUT_SCALINGS:
-            raise ValueError(
-                f"output_scaling must be one of {OUTPUT_SCALINGS}, got {self.output_scaling!r}"
-            )
+        output_scale(self.output_scaling, 1)
 
     @property
     def K(self) -> int:
@@ -77,9 +82,7 @@ class TwoLayerNetwork(eqx.Module):
     @property
     def output_scale(self) -> float:
         """The factor `s` in front of the readout."""
-        return {"1": 1.0, "1/K": 1.0 / self.K, "1/sqrt(K)": 1.0 / math.sqrt(self.K)}[
-            self.output_scaling
-        ]
+        return output_scale(self.output_scaling, self.K)
 
     @property
     def readout(self) -> Float[Array, " K"]:
@@ -111,8 +114,8 @@ class TwoLayerNetwork(eqx.Module):
     ) -> TwoLayerNetwork:
         """Weights iid `N(0, std^2)`; readout all equal to `readout`, or iid `N(0, readout_std^2)`
         when `readout="gaussian"`."""
-        _check_size("K", K)
-        _check_size("N", N)
+        check_size("K", K)
+        check_size("N", N)
         if not std >= 0:
             raise ValueError(f"std must be non-negative, got {std!r}")
         wkey, vkey = jax.random.split(key)
@@ -147,7 +150,7 @@ class TwoLayerNetwork(eqx.Module):
         Units beyond the teacher's `M` start purely random. Needs the student and teacher to
         read the same vector (iid inputs).
         """
-        _check_size("K", K)
+        check_size("K", K)
         if not 0.0 <= overlap <= 1.0:
             raise ValueError(f"overlap must lie in [0, 1], got {overlap!r}")
         noise = jax.random.normal(key, (K, teacher.N), teacher.w.dtype)

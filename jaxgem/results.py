@@ -1,21 +1,34 @@
-"""`Trajectory`: the records of a simulation, their statistics over seeds, and their files."""
+"""`Trajectory`: the records of a simulation, their statistics over seeds, and their files.
+
+A trajectory carries the `Problem` it ran, so its theory needs nothing passed again
+(`jaxgem.theory(trajectory)`), also after `save` and `load`: the problem is stored in the file
+with `cloudpickle` (user functions such as a `Custom` activation included). Load only files you
+trust, as with any pickle.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 import warnings
 from pathlib import Path
+from typing import Any
 
+import cloudpickle
 import numpy as np
 
 from .io import save_csv, save_npz
 from .order_parameters import OrderParameters
 
-__all__ = ["Trajectory"]
+__all__ = ["Trajectory", "pickle_problem"]
 
 _RECORDED = ("eg", "Q", "R", "v", "eg_test", "eg_test_sem")
-_HYPER = ("lr", "lr_v", "noise", "weight_decay")
+
+
+def pickle_problem(problem) -> np.ndarray:
+    """The problem as bytes in a `uint8` array, ready for an `.npz` (no `allow_pickle` needed)."""
+    return np.frombuffer(cloudpickle.dumps(problem), np.uint8)
 
 
 @dataclasses.dataclass
@@ -31,7 +44,8 @@ class Trajectory:
     `diverged_at (H, S)`, the first record time at which a run was non-finite or above the
     divergence threshold (NaN if never);
     `completed`, the number of records filled (the rest are NaN in a partial result);
-    `metadata`, the configuration, versions, dtype and device.
+    `metadata`, the configuration, versions, dtype and device; `problem`, the `jaxgem.Problem`
+    it ran (`None` if a loaded file's problem could not be restored).
     """
 
     t: np.ndarray
@@ -51,6 +65,7 @@ class Trajectory:
     w0: np.ndarray | None = None
     B0: np.ndarray | None = None
     w: np.ndarray | None = None
+    problem: Any = None
 
     # ----------------------------------------------------------------------------- statistics
     @property
@@ -91,11 +106,18 @@ class Trajectory:
             A=np.broadcast_to(self.A[s], (R,) + self.A.shape[1:]),
         )
 
+    def initial_order_parameters(self) -> OrderParameters:
+        """Every seed's order parameters at the start, with a leading seed axis `(S, ...)` (the
+        start of a theory from order parameters, e.g. the `N, D -> infinity` limit)."""
+        return OrderParameters(
+            Q=self.Q[0, :, 0], R=self.R[0, :, 0], T=self.T, v=self.v[0, :, 0], A=self.A
+        )
+
     def divergence_report(self) -> list[str]:
         """One line per diverged run: which hyperparameters, which seed, when."""
         lines = []
         for h, s in zip(*np.nonzero(~self.healthy)):
-            hyper = ", ".join(f"{k}={self.hyperparameters[k][h]:g}" for k in _HYPER)
+            hyper = ", ".join(f"{k}={v[h]:g}" for k, v in self.hyperparameters.items())
             lines.append(
                 f"run diverged: {hyper}, seed={self.seeds[s]} at t={self.diverged_at[h, s]:g}"
             )
@@ -111,7 +133,7 @@ class Trajectory:
         for h in range(mean.shape[0]):
             for r in range(self.completed):
                 row = dict(extra)
-                row.update({k: float(self.hyperparameters[k][h]) for k in _HYPER})
+                row.update({k: v[h].item() for k, v in self.hyperparameters.items()})
                 row.update(t=float(self.t[r]), eg_mean=float(mean[h, r]), eg_sem=float(sem[h, r]))
                 if test is not None:
                     row.update(eg_test_mean=float(test[0][h, r]), eg_test_sem=float(test[1][h, r]))
@@ -135,6 +157,8 @@ class Trajectory:
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         out["metadata_json"] = np.array(json.dumps(self.metadata, default=str))
+        if self.problem is not None:
+            out["problem_pickle"] = pickle_problem(self.problem)
         return out
 
     def save(self, path) -> Path:
@@ -143,10 +167,23 @@ class Trajectory:
 
     @classmethod
     def load(cls, path) -> Trajectory:
-        """Read a trajectory (or the partial trajectory inside a checkpoint) from an `.npz`."""
+        """Read a trajectory (or the partial trajectory inside a checkpoint) from an `.npz`, with
+        the problem it ran (a warning, and `problem = None`, if that cannot be restored here:
+        e.g. a function from a module this Python cannot import)."""
         with np.load(path, allow_pickle=False) as data:
             fields = {k: data[k] for k in data.files}
         hyper = {k[len("hyper_") :]: fields.pop(k) for k in list(fields) if k.startswith("hyper_")}
+        problem = None
+        if "problem_pickle" in fields:
+            try:
+                problem = pickle.loads(fields["problem_pickle"].tobytes())
+            except Exception as error:  # noqa: BLE001 - any failure to restore is reported
+                warnings.warn(
+                    f"{path}: the problem of this trajectory could not be restored ({error!r}); "
+                    "its arrays are loaded, pass the problem to theories explicitly",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         return cls(
             t=fields["t"],
             eg=fields["eg"],
@@ -165,4 +202,5 @@ class Trajectory:
             w0=fields.get("w0"),
             B0=fields.get("B0"),
             w=fields.get("w"),
+            problem=problem,
         )

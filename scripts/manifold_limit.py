@@ -14,7 +14,6 @@ import csv
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import matplotlib
 import numpy as np
 
@@ -27,27 +26,13 @@ import jaxgem  # noqa: E402
 def run(N: int, seeds: int, t_max: float, delta: float = 0.5):
     D = int(round(delta * N))
     hmm = jaxgem.HiddenManifold.random(jax.random.key(11), N, D, "sign")
-    traj = jaxgem.simulate(
-        jax.random.key(N),
-        hmm,
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, D),
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, std=0.1),
-        lr=0.2,
-        t_max=t_max,
-        n_records=12,
-        seeds=seeds,
+    problem = jaxgem.Problem(
+        hmm, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit(2, "erf", std=0.1), lr=0.2
     )
-    S = traj.eg.shape[1]
-    first = jaxgem.OrderParameters(
-        Q=traj.Q[0, :, 0],
-        R=traj.R[0, :, 0],
-        T=jnp.broadcast_to(traj.T, (S,) + traj.T.shape[-2:]),
-        v=traj.v[0, :, 0],
-        A=traj.A,
-    )
-    theory = jaxgem.ode.solve_manifold_limit(
-        first, traj.t, delta=D / N, activation="erf", lr=0.2
-    ).eg
+    traj = jaxgem.simulate(problem, jax.random.key(N), t_max=t_max, n_records=12, seeds=seeds)
+    # the same problem with the N, D -> infinity limit as its data: the theory by type
+    limit = problem.replace(data=hmm.limit())
+    theory = jaxgem.theory(limit, traj.t, start=traj.initial_order_parameters()).eg[0]
     return traj.t, traj.mean()[0], traj.sem()[0], np.asarray(theory).mean(axis=0)
 
 

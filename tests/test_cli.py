@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import jaxgem
-from jaxgem.cli import main
-from jaxgem.config import DEFAULTS, ConfigError, apply_overrides, load_config, to_toml, tomllib
-from jaxgem.presets import PRESETS, preset
+from jaxgem.app.cli import main
+from jaxgem.app.config import DEFAULTS, ConfigError, apply_overrides, load_config, to_toml, tomllib
+from jaxgem.app.presets import PRESETS, preset
 
 SMALL_HMM = [
     "--set",
@@ -42,8 +42,12 @@ def test_every_preset_is_a_valid_configuration():
 
 
 def test_default_run_writes_table_record_plot_and_trajectories(tmp_path, capsys):
+    """The default preset, small: table, record, plot, trajectories with their theory, and with
+    `record.diagnostics = true` a row per curve and record with the Gaussianity statistics of the
+    fields (a hidden manifold's fields pass them); a rerun resumes from the checkpoints."""
     out = tmp_path / "run"
-    assert main(["run", "--out", str(out), *SMALL_HMM]) == 0
+    diagnostics = ["--set", "record.diagnostics=true"]
+    assert main(["run", "--out", str(out), *SMALL_HMM, *diagnostics]) == 0
     printed = capsys.readouterr().out
     assert "hidden_manifold" in printed and "gaussian_equivalent" in printed and "±" in printed
 
@@ -66,27 +70,20 @@ def test_default_run_writes_table_record_plot_and_trajectories(tmp_path, capsys)
     traj = jaxgem.Trajectory.load(out / "hidden_manifold.npz")
     assert traj.eg.shape[:2] == (1, 2)
 
-    # Running again into the same folder resumes: the finished checkpoints are read back.
-    assert main(["run", "--out", str(out), *SMALL_HMM]) == 0
-    again = jaxgem.Trajectory.load(out / "hidden_manifold.npz")
-    np.testing.assert_array_equal(again.eg, traj.eg)
-
-
-def test_diagnostics_along_training_are_written(tmp_path):
-    """`record.diagnostics = true`: a row per curve and record with the Gaussianity statistics
-    of the fields; a hidden manifold's fields pass them."""
-    out = tmp_path / "run"
-    args = [*SMALL_HMM, "--set", "record.diagnostics=true", "--set", "record.n_records=3"]
-    assert main(["run", "--out", str(out), *args]) == 0
     with open(out / "diagnostics.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 6 and {row["curve"] for row in rows} == {
+    assert len(rows) == 2 * 6 and {row["curve"] for row in rows} == {
         "hidden_manifold",
         "gaussian_equivalent",
     }
     assert {"t", "distance", "excess_z", "cumulant_z", "max_abs_excess_kurtosis"} <= set(rows[0])
     assert all(float(row["cumulant_z"]) < 6 and float(row["excess_z"]) < 6 for row in rows)
-    assert json.loads((out / "run.json").read_text())["files"]["diagnostics"] == "diagnostics.csv"
+    assert record["files"]["diagnostics"] == "diagnostics.csv"
+
+    # Running again into the same folder resumes: the finished checkpoints are read back.
+    assert main(["run", "--out", str(out), *SMALL_HMM, *diagnostics]) == 0
+    again = jaxgem.Trajectory.load(out / "hidden_manifold.npz")
+    np.testing.assert_array_equal(again.eg, traj.eg)
 
 
 def test_curves_preset_writes_table_plot_and_record(tmp_path, capsys):
@@ -159,6 +156,10 @@ def test_overrides_parse_values():
         (["run", "--set", "training.lr=fast"], "training.lr must be a number"),
         (["run", "--set", "lr"], "must look like section.key=value"),
         (["run", "missing.toml"], "cannot read config file"),
+        (["run", "iid-plateau", "--set", "training.lr=-1"], "[training] lr must be finite and"),
+        (["run", "iid-plateau", "--set", "training.batch_size=[1,0]"], "[training] batch_size"),
+        (["run", "iid-plateau", "--set", "student.std=-1"], "[student] std must be a non-negative number"),
+        (["curves", "default"], "is an online preset"),
     ],
 )
 def test_bad_input_gives_a_clear_error(capsys, args, message):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import jaxgem
-from jaxgem import config as configuration
-from jaxgem import experiment, presets
+from jaxgem.app import build, presets
+from jaxgem.app import config as configuration
 from jaxgem.generators import (
     DeepRandomGenerator,
     FunctionGenerator,
@@ -134,20 +134,14 @@ def test_field_diagnostics_along_a_training_trajectory(tmp_path):
     data = jaxgem.GeneratorData(
         gen, mean=0.0, **dict(zip(("omega", "phi"), sign_layer_recursion(gen)))
     )
-    traj = jaxgem.simulate(
-        jax.random.key(1),
-        data,
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 100),
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 1000, std=0.1),
-        lr=0.2,
-        t_max=10.0,
-        n_records=4,
-        record_weights=True,
+    problem = jaxgem.Problem(
+        data, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit(2, "erf", std=0.1), lr=0.2
     )
+    traj = jaxgem.simulate(problem, jax.random.key(1), t_max=10.0, n_records=4, record_weights=True)
     assert traj.w.shape == (1, 1, 4, 2, 1000)
     assert traj.eg[0, 0, -1] < 0.6 * traj.eg[0, 0, 0]  # it learned
     assert float(jnp.linalg.norm(traj.w[0, 0, -1] - traj.w[0, 0, 0])) > 1.0  # it moved
-    t, along = jaxgem.diagnostics.field_gaussianity_along(traj, data, jax.random.key(2))
+    t, along = jaxgem.diagnostics.field_gaussianity_along(traj, jax.random.key(2))
     assert t.shape == (4,) and along.distance.shape == (4,) and along.holds()
     last = jaxgem.diagnostics.field_gaussianity(
         data, traj.w[0, 0, -1], traj.B0[0], jax.random.split(jax.random.key(2), 4)[-1]
@@ -156,17 +150,9 @@ def test_field_diagnostics_along_a_training_trajectory(tmp_path):
     assert set(along.summary()) >= {"distance", "excess_z", "max_abs_excess_kurtosis"}
     loaded = jaxgem.Trajectory.load(traj.save(tmp_path / "run.npz"))
     np.testing.assert_array_equal(loaded.w, traj.w)
-    plain = jaxgem.simulate(
-        jax.random.key(1),
-        data,
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 100),
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 1000),
-        lr=0.2,
-        t_max=0.1,
-        n_records=2,
-    )
+    plain = jaxgem.simulate(problem, jax.random.key(1), t_max=0.1, n_records=2)
     with pytest.raises(ValueError, match="record_weights"):
-        jaxgem.diagnostics.field_gaussianity_along(plain, data, jax.random.key(2))
+        jaxgem.diagnostics.field_gaussianity_along(plain, jax.random.key(2))
 
 
 @pytest.mark.slow
@@ -177,14 +163,20 @@ def test_deep_sign_generator_simulation_agrees_with_the_spectral_theory():
     gen = DeepRandomGenerator.random(jax.random.key(0), [100, 500, 1000], "sign")
     omega, phi = sign_layer_recursion(gen)
     data = jaxgem.GeneratorData(gen, mean=0.0, omega=omega, phi=phi)
-    teacher = lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 100)  # noqa: E731
-    student = lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, 1000, std=0.1)  # noqa: E731
-    options = dict(lr=0.2, t_max=20.0, n_records=6, seeds=6, train_second_layer=True)
+    problem = jaxgem.Problem(
+        data,
+        jaxgem.GaussianInit(2, "erf"),
+        jaxgem.GaussianInit(2, "erf", std=0.1),
+        lr=0.2,
+        train_second_layer=True,
+    )
     theory = None
     for model in (data, jaxgem.GaussianEquivalent.of(data)):
-        traj = jaxgem.simulate(jax.random.key(5), model, teacher, student, **options)
+        traj = jaxgem.simulate(
+            problem.replace(data=model), jax.random.key(5), t_max=20.0, n_records=6, seeds=6
+        )
         if theory is None:
-            theory = np.asarray(jaxgem.ode.theory_for(traj, data_model=data).eg).mean(1)[0]
+            theory = np.asarray(jaxgem.theory(traj).eg).mean(1)[0]
         gap = np.abs(traj.mean()[0] - theory)
         assert np.all(gap <= np.maximum(3 * traj.sem()[0], 0.03 * theory)), gap / traj.sem()[0]
         assert traj.mean()[0, -1] < 0.4 * traj.mean()[0, 0]
@@ -232,12 +224,12 @@ def test_real_nvp_is_invertible_and_learns_the_digits():
 def test_generator_presets_build_their_data_models(tmp_path):
     config = presets.preset("deep-sign")
     config["data"].update(N=60, D=20, hidden=[30])
-    curves = experiment.build_data_models(config, jax.random.key(0), tmp_path)
+    curves = build.data_models(config, jax.random.key(0), tmp_path)
     assert set(curves) == {"deep_sign", "gaussian_equivalent"}
     assert curves["deep_sign"].covariances()[0].shape == (60, 60)
     config["data"]["moments"] = "exact"
     with pytest.raises(configuration.ConfigError, match="data.moments for deep_sign"):
-        experiment.build_data_models(config, jax.random.key(0), tmp_path)
+        build.data_models(config, jax.random.key(0), tmp_path)
     with pytest.raises(configuration.ConfigError, match="data.hidden"):
         configuration.merge(configuration.DEFAULTS, {"data": {"hidden": [0]}})
 

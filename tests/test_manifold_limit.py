@@ -6,7 +6,20 @@ import numpy as np
 import pytest
 
 import jaxgem
-from jaxgem.ode import marchenko_pastur, solve_manifold_limit, solve_spectral
+from jaxgem.data import marchenko_pastur
+from jaxgem.ode import theory
+
+
+def solve_manifold_limit(start, times, *, delta, activation, generator="sign", **hyperparameters):
+    """The N, D -> infinity theory of the sign hidden manifold from order parameters."""
+    K, M = start.v.shape[-1], start.A.shape[-1]
+    problem = jaxgem.Problem(
+        jaxgem.HiddenManifoldLimit(delta, generator),
+        jaxgem.GaussianInit(M, activation),
+        jaxgem.GaussianInit(K, activation),
+        **hyperparameters,
+    )
+    return theory(problem, times, start=start)
 
 
 @pytest.mark.parametrize("delta", [0.5, 2.0])
@@ -39,8 +52,8 @@ def test_initial_overlaps_are_the_given_ones(x64):
     sol = solve_manifold_limit(
         _op(Q, R), jnp.array([0.0, 1.0]), delta=0.5, activation="erf", lr=0.2
     )
-    np.testing.assert_allclose(sol.Q[0], Q, atol=1e-12)
-    np.testing.assert_allclose(sol.R[0], R, atol=1e-12)
+    np.testing.assert_allclose(sol.Q[0, 0], Q, atol=1e-12)
+    np.testing.assert_allclose(sol.R[0, 0], R, atol=1e-12)
 
 
 def test_bad_input_is_refused():
@@ -62,14 +75,14 @@ def test_limit_is_the_average_of_the_sampled_spectral_theory():
     fluctuates around T.)"""
     N, D, S = 1000, 500, 16
     hmm = jaxgem.HiddenManifold.random(jax.random.key(11), N, D, "sign")
-    keys = jax.random.split(jax.random.key(3), 2 * S)
-    teacher = jax.vmap(lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, D))(keys[:S])
-    student = jax.vmap(lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, std=0.1))(keys[S:])
+    problem = jaxgem.Problem(
+        hmm, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit(2, "erf", std=0.1), lr=0.2
+    )
     times = jnp.array([0.0, 2.0, 10.0, 30.0])
-    sampled = solve_spectral(hmm, teacher, student, times, lr=0.2)
+    sampled = theory(problem, times, key=jax.random.key(3), seeds=S)  # 16 teachers, students
     first = jax.tree.map(lambda a: a[0, :, 0], sampled.order_parameters())
-    limit = solve_manifold_limit(first, times, delta=D / N, activation="erf", lr=0.2)
-    gap = np.asarray(sampled.eg[0] - limit.eg)
+    limit = theory(problem.replace(data=hmm.limit()), times, start=first)  # the same by type
+    gap = np.asarray(sampled.eg[0] - limit.eg[0])
     error = gap.std(axis=0, ddof=1) / np.sqrt(S)
     assert np.all(np.abs(gap.mean(axis=0)) <= 3 * error + 1e-6), (gap.mean(0), error)
     assert np.all(np.abs(gap.mean(axis=0)) < 0.01 * np.asarray(limit.eg).mean(axis=0))
@@ -83,27 +96,13 @@ def test_limit_theory_agrees_with_simulations_at_growing_N(N):
     or 3 % at every record."""
     D = N // 2
     hmm = jaxgem.HiddenManifold.random(jax.random.key(11), N, D, "sign")
-    traj = jaxgem.simulate(
-        jax.random.key(0),
-        hmm,
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, D),
-        lambda k: jaxgem.TwoLayerNetwork.gaussian(k, 2, N, std=0.1),
-        lr=0.2,
-        t_max=20.0,
-        n_records=5,
-        seeds=8,
+    problem = jaxgem.Problem(
+        hmm, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit(2, "erf", std=0.1), lr=0.2
     )
-    S = traj.eg.shape[1]
-    first = jaxgem.OrderParameters(
-        Q=traj.Q[0, :, 0],
-        R=traj.R[0, :, 0],
-        T=jnp.broadcast_to(traj.T, (S, 2, 2)),
-        v=traj.v[0, :, 0],
-        A=traj.A,
-    )
-    theory = np.asarray(
-        solve_manifold_limit(first, traj.t, delta=D / N, activation="erf", lr=0.2).eg
-    ).mean(0)
-    gap = np.abs(traj.mean()[0] - theory)
-    assert np.all(gap <= np.maximum(3 * traj.sem()[0], 0.03 * theory)), gap / traj.sem()[0]
+    traj = jaxgem.simulate(problem, jax.random.key(0), t_max=20.0, n_records=5, seeds=8)
+    limit = problem.replace(data=hmm.limit())
+    predicted = np.asarray(theory(limit, traj.t, start=traj.initial_order_parameters()).eg)
+    predicted = predicted[0].mean(0)
+    gap = np.abs(traj.mean()[0] - predicted)
+    assert np.all(gap <= np.maximum(3 * traj.sem()[0], 0.03 * predicted)), gap / traj.sem()[0]
     assert traj.mean()[0, -1] < 0.5 * traj.mean()[0, 0]

@@ -1,5 +1,6 @@
 """Learning-rate scalings of the classical, high-dimensional and mean-field regimes."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,12 +27,19 @@ def _solutions(regime, lr, start, times):
     scale = 1.0 / K if scaling.output_scaling == "1/K" else 1.0
     op = jaxgem.OrderParameters(Q=Q, R=R, T=T, v=scale * v, A=jnp.ones(2, jnp.float64))
     t = jnp.asarray(scaling.simulation_time(times))
-    options = dict(activation="erf", lr=scaling.lr, train_second_layer=True, output_scale=scale)
-    options.update(rtol=1e-9, atol=1e-11)
-    full = jaxgem.ode.solve(op, t, **options)
-    limit = jaxgem.ode.solve(op, t, **options, second_order=scaling.second_order)
-    assert float(full.eg[-1]) < 0.8 * float(full.eg[0])
-    return np.asarray(full.eg), np.asarray(limit.eg)
+    problem = jaxgem.Problem(
+        jaxgem.IIDGaussian(N=400),
+        jaxgem.GaussianInit(2, "erf"),
+        jaxgem.GaussianInit(K, "erf", output_scaling=scaling.output_scaling),
+        lr=scaling.lr,
+        train_second_layer=True,
+    )
+    assert problem.output_scale == scale
+    options = dict(start=op, stepsize_controller=diffrax.PIDController(rtol=1e-9, atol=1e-11))
+    full = jaxgem.theory(problem, t, **options)
+    limit = jaxgem.theory(problem, t, **options, second_order=scaling.second_order)
+    assert float(full.eg[0, -1]) < 0.8 * float(full.eg[0, 0])
+    return np.asarray(full.eg[0]), np.asarray(limit.eg[0])
 
 
 def test_mean_field_variance_vanishes_like_one_over_K(x64):

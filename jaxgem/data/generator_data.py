@@ -4,6 +4,8 @@ and the generator's moments `(mu, Omega, Phi)` from a closed form or a Monte Car
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -11,12 +13,12 @@ from jaxtyping import Array, Float
 
 from ..generators.base import Generator
 from ..generators.moments import Moments, estimate_moments
-from .base import DataModel
+from .base import CovarianceDataModel
 
 __all__ = ["GeneratorData"]
 
 
-class GeneratorData(DataModel):
+class GeneratorData(CovarianceDataModel):
     """Inputs from a generator, centred by its mean, with its covariances.
 
     **Arguments:**
@@ -35,6 +37,7 @@ class GeneratorData(DataModel):
     omega: Float[Array, "N N"]
     phi: Float[Array, "N D"]
     moments: Moments | None = eqx.field(default=None)
+    is_gaussian: ClassVar[bool] = False
 
     def __init__(self, generator: Generator, *, mean, omega, phi, moments: Moments | None = None):
         N, D = generator.output_dim, generator.latent_dim
@@ -68,9 +71,16 @@ class GeneratorData(DataModel):
     def latent_dim(self) -> int:
         return self.generator.latent_dim
 
+    @property
+    def max_samples(self) -> None:
+        return None
+
     def sample(self, key, n):
         c = jax.random.normal(key, (n, self.latent_dim), self.omega.dtype)
         return self.generator.batch(c).astype(self.omega.dtype) - self.mean, c
 
     def covariances(self):
         return self.omega, self.phi
+
+    def latent_covariance(self):
+        return None

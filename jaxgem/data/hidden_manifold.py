@@ -13,6 +13,7 @@ model. Its covariances (THEORY.md Sec. 4) come in two flavours:
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -20,10 +21,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..activations import Activation, get_activation
+from ..networks import check_size
 from ..order_parameters import pair_covariances
-from .base import DataModel, check_dimension
+from .base import CovarianceDataModel
 
-__all__ = ["HiddenManifold", "MOMENT_METHODS"]
+__all__ = ["HiddenManifold", "MOMENT_METHODS", "kappa_form"]
 
 MOMENT_METHODS = ("exact", "gaussian_equivalent")
 
@@ -47,14 +49,29 @@ def _exact_moments(F: Array, activation: Activation) -> tuple[Array, Array, Arra
     return mean, 0.5 * (omega + omega.T), phi
 
 
+def kappa_form(activation: Activation, gram: Array) -> Array:
+    """The Gaussian-equivalent input covariance `Omega = kappa1^2 G + kappa*^2 I` of features
+    `f(F c / sqrt D)` (THEORY.md Sec. 4, 7), from the Gram matrix `G = F F^T / D` `(N, N)` or, in
+    its eigenbasis, from its eigenvalues `s (P,)` (the `N, D -> infinity` limit on
+    Marchenko–Pastur nodes). The one place this form is written."""
+    _, k1, kstar = (jnp.asarray(k, gram.dtype) for k in activation.kappa())
+    if gram.ndim == 2:
+        return k1**2 * gram + kstar**2 * jnp.eye(gram.shape[0], dtype=gram.dtype)
+    return k1**2 * gram + kstar**2
+
+
 def _equivalent_moments(F: Array, activation: Activation) -> tuple[Array, Array, Array]:
     N, D = F.shape
-    k0, k1, kstar = (jnp.asarray(k, F.dtype) for k in activation.kappa())
-    omega = k1**2 * F @ F.T / D + kstar**2 * jnp.eye(N, dtype=F.dtype)
+    k0, k1, _ = (jnp.asarray(k, F.dtype) for k in activation.kappa())
+    omega = kappa_form(activation, F @ F.T / D)
     return jnp.full((N,), k0, F.dtype), omega, k1 * F / math.sqrt(D)
 
 
-class HiddenManifold(DataModel):
+def _rebuild(F, activation, moments):
+    return HiddenManifold(F, activation, moments=moments)
+
+
+class HiddenManifold(CovarianceDataModel):
     """Inputs on a `D`-dimensional manifold embedded in `R^N` by one non-linear layer.
 
     **Arguments:**
@@ -63,7 +80,10 @@ class HiddenManifold(DataModel):
     - `activation`: the generator's non-linearity `f` (an `Activation` or its name).
     - `moments`: `"exact"` or `"gaussian_equivalent"` (see the module docstring).
 
-    Use `HiddenManifold.random(key, N, D)` for `F` with iid `N(0, 1)` entries.
+    Use `HiddenManifold.random(key, N, D)` for `F` with iid `N(0, 1)` entries, and `.limit()`
+    for its `N, D -> infinity` limit at the same `delta = D / N`. With
+    `moments="gaussian_equivalent"` it is the random-features model of full-batch ERM (features
+    `f(F c / sqrt D) - kappa0`, teacher on `c`).
     """
 
     F: Float[Array, "N D"]
@@ -72,6 +92,7 @@ class HiddenManifold(DataModel):
     omega: Float[Array, "N N"]
     phi: Float[Array, "N D"]
     moments: str = eqx.field(static=True)
+    is_gaussian: ClassVar[bool] = False
 
     def __init__(self, F, activation: Activation | str = "sign", *, moments: str = "exact"):
         F = jnp.asarray(F)
@@ -97,7 +118,7 @@ class HiddenManifold(DataModel):
         dtype=jnp.float32,
     ) -> HiddenManifold:
         """A hidden manifold model with `F_ij ~ N(0, 1)` iid."""
-        N, D = check_dimension("N", N), check_dimension("D", D)
+        N, D = check_size("N", N), check_size("D", D)
         return cls(jax.random.normal(key, (N, D), dtype), activation, moments=moments)
 
     @property
@@ -108,6 +129,21 @@ class HiddenManifold(DataModel):
     def latent_dim(self) -> int:
         return self.F.shape[1]
 
+    @property
+    def max_samples(self) -> None:
+        return None
+
+    def __reduce__(self):
+        """Pickled by `F` alone (a trajectory carries its problem): the moments are rebuilt."""
+        return (_rebuild, (self.F, self.activation, self.moments))
+
+    def limit(self, n_nodes: int = 128):
+        """The `N, D -> infinity` limit at this model's `delta = D / N` and non-linearity
+        (`HiddenManifoldLimit`): its theory runs on Marchenko–Pastur nodes."""
+        from .manifold_limit import HiddenManifoldLimit
+
+        return HiddenManifoldLimit(self.delta, self.activation, n_nodes=n_nodes)
+
     def sample(self, key, n):
         c = jax.random.normal(key, (n, self.latent_dim), self.F.dtype)
         x = self.activation(c @ self.F.T / math.sqrt(self.latent_dim)) - self.mean
@@ -115,3 +151,6 @@ class HiddenManifold(DataModel):
 
     def covariances(self):
         return self.omega, self.phi
+
+    def latent_covariance(self):
+        return None

@@ -4,12 +4,14 @@ Schwarze 1995; Goldt et al., NeurIPS 2019), THEORY.md Sec. 3.
 With `u = (-v, A)` the signed readouts of all K + M fields and the integral tensors of
 `jaxgem.ode.integrals`:
 ```
-dR_in/dt = eta v_i sum_c u_c I3(i, n, c)                                   - kappa R_in
+dR_in/dt = eta v_i sum_c u_c I3(i, n, c)                                          - kappa R_in
 dQ_ik/dt = eta [v_i sum_c u_c I3(i, k, c) + (i <-> k)]
-         + eta^2 v_i v_k [sum_cd u_c u_d I4(i, k, c, d) + sigma^2 J2(i, k)] - 2 kappa Q_ik
-dv_i/dt  = eta_v sum_c u_c I2(i, c)                                        - kappa v_i
+         + (eta^2 / B) v_i v_k [sum_cd u_c u_d I4(i, k, c, d) + sigma^2 J2(i, k)]  - 2 kappa Q_ik
+dv_i/dt  = s^2 eta_v sum_c u_c I2(i, c)                                           - kappa v_i
 ```
-(`v`, `A` the effective readouts; the `v` equation only when the second layer is trained).
+(`v`, `A` the effective readouts, `s` the student's output scale; the `v` equation only when
+the second layer is trained). A mini-batch of `B` samples averages `B` independent gradients, so
+the variance terms, of order `eta^2`, shrink by `1 / B` at fixed time `t = steps / N`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from ..activations import Activation
-from .integrals import field_covariance, integral_tensors
+from ..hyperparameters import Hyperparameters
+from .integrals import IntegralTensors, field_covariance, integral_tensors
 
-__all__ = ["OrderParameterState", "ODEParameters", "iid_vector_field"]
+__all__ = ["OrderParameterState", "RunArgs", "iid_vector_field"]
 
 
 class OrderParameterState(eqx.Module):
@@ -32,25 +35,45 @@ class OrderParameterState(eqx.Module):
     v: Array
 
 
-class ODEParameters(eqx.Module):
-    """What stays fixed along a solution: the teacher (`T`, `A`) and the hyperparameters (arrays,
-    so sweeps never recompile); activations and flags are static."""
+class RunArgs(eqx.Module):
+    """What stays fixed along one solution: the teacher (`T`, `A`), the run's hyperparameters
+    (scalars; arrays, so sweeps never recompile), the activations, the student's output scale
+    and the flags."""
 
     T: Array
     A: Array
-    lr: Array
-    lr_v: Array
-    noise: Array
-    weight_decay: Array
+    hyper: Hyperparameters
     activation: Activation
     teacher_activation: Activation
+    output_scale: float = eqx.field(static=True)
     train_second_layer: bool = eqx.field(static=True)
     second_order: bool = eqx.field(static=True, default=True)
 
+    @property
+    def variance_rate(self) -> Array:
+        """`eta^2 / B`: the weight of the variance terms of one step of a mini-batch of `B`."""
+        return self.hyper.lr**2 / self.hyper.batch_size.astype(self.hyper.lr.dtype)
 
-def iid_vector_field(t, y: OrderParameterState, p: ODEParameters) -> OrderParameterState:
-    """`d(Q, R, v)/dt` of THEORY.md Sec. 3 (signature `(t, y, args)` as diffrax expects)."""
+    def variance(self, tensors: IntegralTensors, v: Array) -> Array:
+        """`sum_cd u_c u_d I4(k, l, c, d) + sigma^2 J2(k, l)`, `(K, K)`: the variance of one
+        sample's gradient, which enters with weight `variance_rate v_k v_l`."""
+        u = jnp.concatenate([-v, self.A])
+        return jnp.einsum("klcd,c,d->kl", tensors.I4, u, u) + self.hyper.noise**2 * tensors.J2
+
+    def readout_derivative(self, tensors: IntegralTensors, v: Array) -> Array:
+        """`dv/dt = s^2 eta_v sum_c u_c I2(k, c) - kappa v` (zero if the readout is fixed)."""
+        if not self.train_second_layer:
+            return jnp.zeros_like(v)
+        u = jnp.concatenate([-v, self.A])
+        rate = self.hyper.lr_v * self.output_scale**2
+        return rate * tensors.I2 @ u - self.hyper.weight_decay * v
+
+
+def iid_vector_field(t, y: OrderParameterState, args) -> OrderParameterState:
+    """`d(Q, R, v)/dt` of THEORY.md Sec. 3 (signature `(t, y, (run_args, shared))` as diffrax
+    and `solve_runs` call it)."""
     del t
+    p, _ = args
     K = y.v.shape[-1]
     C = field_covariance(y.Q, y.R, p.T)
     tensors = integral_tensors(
@@ -58,14 +81,10 @@ def iid_vector_field(t, y: OrderParameterState, p: ODEParameters) -> OrderParame
     )
     u = jnp.concatenate([-y.v, p.A])
     F = jnp.einsum("ibc,c->ib", tensors.I3, u)  # (K, L)
-    dR = p.lr * y.v[:, None] * F[:, K:] - p.weight_decay * y.R
-    first = p.lr * y.v[:, None] * F[:, :K]
-    dQ = first + first.T - 2 * p.weight_decay * y.Q
+    lr, decay = p.hyper.lr, p.hyper.weight_decay
+    dR = lr * y.v[:, None] * F[:, K:] - decay * y.R
+    first = lr * y.v[:, None] * F[:, :K]
+    dQ = first + first.T - 2 * decay * y.Q
     if p.second_order:
-        variance = jnp.einsum("ikcd,c,d->ik", tensors.I4, u, u) + p.noise**2 * tensors.J2
-        dQ = dQ + p.lr**2 * jnp.outer(y.v, y.v) * variance
-    if p.train_second_layer:
-        dv = p.lr_v * tensors.I2 @ u - p.weight_decay * y.v
-    else:
-        dv = jnp.zeros_like(y.v)
-    return OrderParameterState(Q=dQ, R=dR, v=dv)
+        dQ = dQ + p.variance_rate * jnp.outer(y.v, y.v) * p.variance(tensors, y.v)
+    return OrderParameterState(Q=dQ, R=dR, v=p.readout_derivative(tensors, y.v))

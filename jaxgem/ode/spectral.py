@@ -12,9 +12,9 @@ Stein's lemma, `alpha_k = -sum_j v_j a_kj + sum_n A_n c_kn`, `beta_kj = -v_j b_k
 G^r_km = rho (alpha_k r_km + sum_j beta_kj r_jm) + delta^{-1/2} sum_n gamma_kn t~_nm
 G^q_kl = rho (alpha_k q_kl + sum_j beta_kj q_jl) + delta^{-1/2} sum_n gamma_kn r_ln
 dr/dt = eta v_k G^r_km - kappa r
-dq/dt = eta (v_k G^q_kl + v_l G^q_lk) + eta^2 rho v_k v_l [sum_cd u_c u_d I4 + sigma^2 J2]
+dq/dt = eta (v_k G^q_kl + v_l G^q_lk) + (eta^2 / B) rho v_k v_l [sum_cd u_c u_d I4 + sigma^2 J2]
         - 2 kappa q
-dv/dt = eta_v sum_c u_c I2(k, c) - kappa v        (u = (-v, A))
+dv/dt = s^2 eta_v sum_c u_c I2(k, c) - kappa v        (u = (-v, A))
 ```
 which is THEORY.md Sec. 5 regrouped; with `Omega = I` it reduces to Sec. 3 (a test checks it).
 All spectral sums are batched array operations over the nodes, so they run on a GPU as they are.
@@ -27,30 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ..activations import Activation
-from ..data.base import DataModel
+from ..data.spectrum import Spectrum
+from .iid import RunArgs
 from .integrals import field_covariance, integral_tensors
 
-__all__ = [
-    "Spectrum",
-    "SpectralState",
-    "SpectralParameters",
-    "spectral_vector_field",
-    "spectrum_of",
-    "initial_densities",
-    "coarse_grain",
-]
-
-
-class Spectrum(eqx.Module):
-    """Eigenvalues `rho (P,)` of `Omega` with weights `(P,)` summing to one (`1/N` each for a
-    sampled matrix, bin masses after coarse-graining), the eigenvectors `(N, P)` when known, and
-    `delta = D / N` of the data."""
-
-    rho: Array
-    weights: Array
-    eigenvectors: Array | None
-    delta: float = eqx.field(static=True)
+__all__ = ["SpectralState", "SpectralRunArgs", "spectral_vector_field", "coarse_grain", "overlaps"]
 
 
 class SpectralState(eqx.Module):
@@ -61,47 +42,12 @@ class SpectralState(eqx.Module):
     v: Array
 
 
-class SpectralParameters(eqx.Module):
-    """Fixed along a solution: spectrum, `t~ (P, M, M)`, teacher, hyperparameters."""
+class SpectralRunArgs(eqx.Module):
+    """Fixed along one solution: the run (`RunArgs`) and the teacher's density `t~ (P, M, M)`;
+    the spectrum itself is shared by all runs."""
 
-    rho: Array
-    weights: Array
+    run: RunArgs
     t_tilde: Array
-    T: Array
-    A: Array
-    lr: Array
-    lr_v: Array
-    noise: Array
-    weight_decay: Array
-    activation: Activation
-    teacher_activation: Activation
-    delta: float = eqx.field(static=True)
-    train_second_layer: bool = eqx.field(static=True)
-
-
-def spectrum_of(data_model: DataModel) -> Spectrum:
-    """The eigendecomposition of the data model's `Omega` (once per data model; reuse it)."""
-    omega, _ = data_model.covariances()
-    rho, U = jnp.linalg.eigh(0.5 * (omega + omega.T))
-    N = omega.shape[0]
-    return Spectrum(
-        rho=rho, weights=jnp.full((N,), 1.0 / N, rho.dtype), eigenvectors=U, delta=data_model.delta
-    )
-
-
-def initial_densities(spectrum: Spectrum, data_model: DataModel, w: Array, B: Array):
-    """`(q, r, t~)` of student weights `w (K, N)` and teacher weights `B (M, D)`, from the actual
-    weights (so a simulation and its theory start from the same point)."""
-    if spectrum.eigenvectors is None:
-        raise ValueError("initial densities need the eigenvectors of Omega (spectrum_of)")
-    _, phi = data_model.covariances()
-    U = spectrum.eigenvectors
-    Gw = w @ U  # (K, P): w . psi_tau / sqrt N with psi_tau = sqrt N U[:, tau]
-    Gb = B @ (phi.T @ U)  # (M, P)
-    q = jnp.einsum("kp,lp->pkl", Gw, Gw)
-    r = jnp.einsum("kp,np->pkn", Gw, Gb)
-    t_tilde = jnp.einsum("np,mp->pnm", Gb, Gb)
-    return q, r, t_tilde
 
 
 def coarse_grain(spectrum: Spectrum, q, r, t_tilde, n_bins: int):
@@ -133,10 +79,10 @@ def coarse_grain(spectrum: Spectrum, q, r, t_tilde, n_bins: int):
     return coarse, average(q), average(r), average(t_tilde)
 
 
-def overlaps(q, r, rho, weights, delta):
+def overlaps(q, r, spectrum: Spectrum):
     """`Q = <rho q>`, `R = delta^{-1/2} <r>`."""
-    Q = jnp.einsum("p,p,pkl->kl", weights, rho, q)
-    R = jnp.einsum("p,pkn->kn", weights, r) / jnp.sqrt(delta)
+    Q = jnp.einsum("p,p,pkl->kl", spectrum.weights, spectrum.rho, q)
+    R = jnp.einsum("p,pkn->kn", spectrum.weights, r) / jnp.sqrt(spectrum.delta)
     return Q, R
 
 
@@ -178,30 +124,28 @@ def _projection_coefficients(Q, R, T, I3, K):
     return a, b, c, d
 
 
-def spectral_vector_field(t, y: SpectralState, p: SpectralParameters) -> SpectralState:
-    """`d(q, r, v)/dt` (module docstring), signature `(t, y, args)` for diffrax."""
+def spectral_vector_field(t, y: SpectralState, args) -> SpectralState:
+    """`d(q, r, v)/dt` (module docstring), signature `(t, y, (run_args, spectrum))` as diffrax
+    and `solve_runs` call it."""
     del t
+    args, spectrum = args
+    p, t_tilde = args.run, args.t_tilde
     K = y.v.shape[-1]
-    Q, R = overlaps(y.q, y.r, p.rho, p.weights, p.delta)
+    Q, R = overlaps(y.q, y.r, spectrum)
     tensors = integral_tensors(field_covariance(Q, R, p.T), K, p.activation, p.teacher_activation)
     a, b, c, d = _projection_coefficients(Q, R, p.T, tensors.I3, K)
     alpha = -a @ y.v + c @ p.A
     beta = -b * y.v[None, :]
     gamma = d * p.A[None, :]
-    root_delta = jnp.sqrt(p.delta)
-    rho = p.rho[:, None, None]
+    root_delta = jnp.sqrt(spectrum.delta)
+    rho = spectrum.rho[:, None, None]
     g_r = rho * (alpha[None, :, None] * y.r + jnp.einsum("kj,pjm->pkm", beta, y.r))
-    g_r = g_r + jnp.einsum("kn,pnm->pkm", gamma, p.t_tilde) / root_delta
+    g_r = g_r + jnp.einsum("kn,pnm->pkm", gamma, t_tilde) / root_delta
     g_q = rho * (alpha[None, :, None] * y.q + jnp.einsum("kj,pjl->pkl", beta, y.q))
     g_q = g_q + jnp.einsum("kn,pln->pkl", gamma, y.r) / root_delta
-    dr = p.lr * y.v[None, :, None] * g_r - p.weight_decay * y.r
-    first = p.lr * y.v[None, :, None] * g_q
-    u = jnp.concatenate([-y.v, p.A])
-    variance = jnp.einsum("klcd,c,d->kl", tensors.I4, u, u) + p.noise**2 * tensors.J2
-    dq = first + jnp.swapaxes(first, 1, 2) - 2 * p.weight_decay * y.q
-    dq = dq + p.lr**2 * rho * (jnp.outer(y.v, y.v) * variance)[None]
-    if p.train_second_layer:
-        dv = p.lr_v * tensors.I2 @ u - p.weight_decay * y.v
-    else:
-        dv = jnp.zeros_like(y.v)
-    return SpectralState(q=dq, r=dr, v=dv)
+    lr, decay = p.hyper.lr, p.hyper.weight_decay
+    dr = lr * y.v[None, :, None] * g_r - decay * y.r
+    first = lr * y.v[None, :, None] * g_q
+    dq = first + jnp.swapaxes(first, 1, 2) - 2 * decay * y.q
+    dq = dq + p.variance_rate * rho * (jnp.outer(y.v, y.v) * p.variance(tensors, y.v))[None]
+    return SpectralState(q=dq, r=dr, v=p.readout_derivative(tensors, y.v))

@@ -1,22 +1,25 @@
-"""Fixed points of the order-parameter ODEs by root finding (optimistix), e.g. the asymptotic
+"""Fixed points of the iid order-parameter ODEs by root finding (optimistix), e.g. the asymptotic
 error of online SGD with output noise (Goldt et al., NeurIPS 2019; THEORY.md Sec. 3)."""
 
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from ..activations import Activation, get_activation
+from ..data.iid import IIDGaussian
 from ..order_parameters import OrderParameters, generalisation_error
-from .iid import ODEParameters, OrderParameterState, iid_vector_field
+from ..problem import Problem
+from .iid import OrderParameterState, RunArgs, iid_vector_field
 
 __all__ = ["SteadyState", "steady_state"]
 
 
 class SteadyState(eqx.Module):
-    """A fixed point: its order parameters, its generalisation error, whether the root finder
-    converged, and the size of the vector field there."""
+    """Fixed points, one per hyperparameter run `(H, ...)`: their order parameters, their
+    generalisation error, whether the root finder converged, and the size of the vector field
+    there."""
 
     order_parameters: OrderParameters
     eg: jnp.ndarray
@@ -40,81 +43,82 @@ def _unpack(x, K, M, v_fixed, train_v):
 
 
 def steady_state(
-    order_parameters: OrderParameters,
+    problem: Problem,
+    start: OrderParameters,
     *,
-    activation: Activation | str,
-    lr,
-    lr_v=None,
-    noise=0.0,
-    weight_decay=0.0,
-    train_second_layer: bool = False,
-    teacher_activation: Activation | str | None = None,
-    output_scale: float = 1.0,
     rtol: float | None = None,
     atol: float | None = None,
     max_steps: int = 256,
 ) -> SteadyState:
-    """The fixed point of the iid ODEs nearest `order_parameters` (Newton's method on the
-    vector field; `Q` symmetric by construction, `v` held fixed unless the second layer trains).
+    """The fixed point of the iid ODEs (`problem.data` an `IIDGaussian`) nearest `start`, for
+    every hyperparameter run: Newton's method on the vector field, `Q` symmetric by
+    construction, `v` held fixed unless the second layer trains.
 
     Start it from the end of a long ODE solution, or from a guess such as `Q = R = T` (the
     specialised fixed point of a matched student).
 
     Example:
     ```python
+    problem = jaxgem.Problem(jaxgem.IIDGaussian(N=1000), jaxgem.GaussianInit(2, "erf"),
+                             jaxgem.GaussianInit(2, "erf"), lr=0.05, noise=0.1)
     start = jaxgem.OrderParameters(Q=jnp.eye(2), R=jnp.eye(2), T=jnp.eye(2), v=jnp.ones(2),
                                    A=jnp.ones(2))
-    jaxgem.ode.steady_state(start, activation="erf", lr=0.05, noise=0.1).eg
+    jaxgem.ode.steady_state(problem, start).eg    # (H,) = (1,)
     ```
     """
-    g = get_activation(activation)
-    gt = g if teacher_activation is None else get_activation(teacher_activation)
-    op = order_parameters
-    dtype = op.Q.dtype
-    lr_v = lr if lr_v is None else lr_v
-    params = ODEParameters(
-        jnp.asarray(op.T),
-        jnp.asarray(op.A),
-        jnp.asarray(lr, dtype),
-        jnp.asarray(lr_v, dtype) * output_scale**2,
-        jnp.asarray(noise, dtype),
-        jnp.asarray(weight_decay, dtype),
-        g,
-        gt,
-        train_second_layer,
+    if not isinstance(problem.data, IIDGaussian):
+        raise ValueError(
+            "steady_state solves the iid ODEs; the problem's data are "
+            f"{type(problem.data).__name__}"
+        )
+    dtype = jnp.asarray(start.Q).dtype
+    g, gt = problem.activations
+    hyper = problem.hyperparameters.astype(dtype)
+    runs = RunArgs(
+        T=jnp.asarray(start.T),
+        A=jnp.asarray(start.A),
+        hyper=hyper,
+        activation=g,
+        teacher_activation=gt,
+        output_scale=problem.output_scale,
+        train_second_layer=problem.train_second_layer,
     )
     single = jnp.finfo(dtype).bits <= 32
     rtol = (1e-5 if single else 1e-10) if rtol is None else float(rtol)
     atol = (1e-7 if single else 1e-12) if atol is None else float(atol)
-    return _newton(
-        jnp.asarray(op.Q), jnp.asarray(op.R), jnp.asarray(op.v), params, rtol, atol, max_steps
-    )
+    start = (jnp.asarray(start.Q), jnp.asarray(start.R), jnp.asarray(start.v))
+    return _newton(start, runs, rtol, atol, max_steps)
 
 
 @eqx.filter_jit
-def _newton(Q0, R0, v_fixed, params: ODEParameters, rtol, atol, max_steps) -> SteadyState:
-    """Newton's method on the packed vector field, compiled once per shape and setting."""
+def _newton(start, runs: RunArgs, rtol, atol, max_steps) -> SteadyState:
+    """Newton's method on the packed vector field, every hyperparameter run at once."""
+    Q0, R0, v_fixed = start
     K, M = R0.shape
-    train = params.train_second_layer
+    train = runs.train_second_layer
 
-    def field(x, params):
+    def field(x, args):
         Q, R, v = _unpack(x, K, M, v_fixed, train)
-        d = iid_vector_field(0.0, OrderParameterState(Q, R, v), params)
+        d = iid_vector_field(0.0, OrderParameterState(Q, R, v), (args, None))
         return _pack(d.Q, d.R, d.v, train)
 
-    solution = optx.root_find(
-        field,
-        optx.Newton(rtol=rtol, atol=atol),
-        _pack(Q0, R0, v_fixed, train),
-        args=params,
-        max_steps=max_steps,
-        throw=False,
-    )
-    Q, R, v = _unpack(solution.value, K, M, v_fixed, train)
-    fixed = OrderParameters(Q=Q, R=R, T=params.T, v=v, A=params.A)
-    return SteadyState(
-        order_parameters=fixed,
-        eg=generalisation_error(fixed, params.activation, params.teacher_activation),
-        converged=solution.result == optx.RESULTS.successful,
-        residual=jnp.max(jnp.abs(field(solution.value, params))),
-    )
+    def one(hyper):
+        args = eqx.tree_at(lambda r: r.hyper, runs, hyper)
+        solution = optx.root_find(
+            field,
+            optx.Newton(rtol=rtol, atol=atol),
+            _pack(Q0, R0, v_fixed, train),
+            args=args,
+            max_steps=max_steps,
+            throw=False,
+        )
+        Q, R, v = _unpack(solution.value, K, M, v_fixed, train)
+        fixed = OrderParameters(Q=Q, R=R, T=runs.T, v=v, A=runs.A)
+        return SteadyState(
+            order_parameters=fixed,
+            eg=generalisation_error(fixed, runs.activation, runs.teacher_activation),
+            converged=solution.result == optx.RESULTS.successful,
+            residual=jnp.max(jnp.abs(field(solution.value, args))),
+        )
+
+    return jax.vmap(one)(runs.hyper)

@@ -1,19 +1,18 @@
-"""Online SGD: the compiled engine, the hyperparameter grid, record schedules and the driver."""
+"""Online SGD: the compiled engine, record schedules, the recorder and `simulate`."""
 
-from .driver import run_metadata, simulate
-from .engine import TRACE_COUNTS, SimulationState, advance, observe, sgd_step
-from .hyperparameters import Hyperparameters
+from .driver import simulate
+from .engine import SimulationState, advance, observe, sgd_step
+from .recorder import Checkpoint, Recorder
 from .schedule import default_steps_per_block, record_blocks
 
 __all__ = [
     "simulate",
-    "Hyperparameters",
     "SimulationState",
     "sgd_step",
     "advance",
     "observe",
     "record_blocks",
     "default_steps_per_block",
-    "run_metadata",
-    "TRACE_COUNTS",
+    "Recorder",
+    "Checkpoint",
 ]

@@ -4,12 +4,17 @@ Layout of a simulation state: students carry leading axes `(S, H)` (seeds, hyper
 teachers and keys a leading `S`. All runs of one seed share the input stream, so the inputs of a
 block are generated once per seed (one matrix product for a generator) and the sequential SGD
 updates of every run are scanned over the block (THEORY.md Sec. 1; DESIGN.md "Performance").
+Mini-batch sizes are arrays too: every step draws the largest batch of the sweep and each run
+averages its gradient over the first `batch_size` samples, so a batch-size sweep is one compiled
+call (its cost, input generation, is that of the largest batch alone).
+
+The compiled functions count their traces (`eqx.debug.get_num_traces(advance)`): a sweep of new
+values must not retrace.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import equinox as eqx
 import jax
@@ -17,14 +22,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..data.base import DataModel
+from ..hyperparameters import Hyperparameters
 from ..networks import TwoLayerNetwork
 from ..order_parameters import generalisation_error
-from .hyperparameters import Hyperparameters
 
-__all__ = ["SimulationState", "sgd_step", "advance", "observe", "TRACE_COUNTS"]
-
-#: How often each compiled function has been traced (a test asserts sweeps do not retrace).
-TRACE_COUNTS: Counter[str] = Counter()
+__all__ = ["SimulationState", "sgd_step", "advance", "observe"]
 
 
 class SimulationState(eqx.Module):
@@ -49,21 +51,23 @@ def sgd_step(
 
     `w_k += (eta / sqrt N) v_k g'(lambda_k) e x - (kappa / N) w_k` and, when the second layer is
     trained, `v_k += (eta_v / N) g(lambda_k) e - (kappa / N) v_k`, gradients averaged over the
-    mini-batch, `e = y* + sigma xi - yhat`, `v` the effective readout.
+    first `hyper.batch_size` samples of `x` (the rest of the drawn batch is masked),
+    `e = y* + sigma xi - yhat`, `v` the effective readout.
     """
     N = student.N
     scale = student.output_scale
     fields = student.fields(x)
     g = student.activation(fields)
     readout = scale * student.v
-    error = target + hyper.noise * noise_draw - g @ readout
-    batch = x.shape[0]
+    batch = hyper.batch_size.astype(x.dtype)
+    used = (jnp.arange(x.shape[0]) < hyper.batch_size).astype(x.dtype)
+    error = (target + hyper.noise * noise_draw - g @ readout) * used
     grad_w = ((readout * student.activation.derivative(fields)) * error[:, None]).T @ x / batch
     decay = hyper.weight_decay / N
     w = student.w + (hyper.lr / math.sqrt(N)) * grad_w - decay * student.w
     v = student.v
     if train_second_layer:
-        grad_v = scale * jnp.mean(g * error[:, None], axis=0)
+        grad_v = scale * jnp.sum(g * error[:, None], axis=0) / batch
         v = v + (hyper.lr_v / N) * grad_v - decay * v
     return eqx.tree_at(lambda s: (s.w, s.v), student, (w, v))
 
@@ -89,6 +93,7 @@ def _seed_group(seeds: int, largest: int = 8) -> int:
 
 
 @eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)
 def advance(
     state: SimulationState,
     n_blocks: Int[Array, ""],
@@ -99,9 +104,9 @@ def advance(
     train_second_layer: bool,
 ) -> SimulationState:
     """Run `n_blocks` blocks of `steps_per_block` SGD steps on every run; `n_blocks` is traced,
-    so any number of blocks reuses one compilation. Seeds are independent, so they advance in
-    groups (`lax.map`), each group through all its blocks."""
-    TRACE_COUNTS["advance"] += 1
+    so any number of blocks reuses one compilation. `batch_size` is the largest batch of the
+    sweep (samples drawn per step). Seeds are independent, so they advance in groups
+    (`lax.map`), each group through all its blocks."""
     per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
     per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None))  # over S
     block_data = jax.vmap(_block_data, in_axes=(None, 0, 0, None, None, None), out_axes=1)
@@ -145,6 +150,7 @@ def _run_observables(data_model, student, teacher, test_x, test_c):
 
 
 @eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)
 def observe(
     state: SimulationState,
     data_model: DataModel,
@@ -153,7 +159,6 @@ def observe(
 ) -> dict[str, Array]:
     """Order parameters `Q, R, v`, `eg` from them, and optionally the test-set error, per run
     `(S, H)`."""
-    TRACE_COUNTS["observe"] += 1
     per_run = jax.vmap(_run_observables, in_axes=(None, 0, None, None, None))
     per_seed = jax.vmap(per_run, in_axes=(None, 0, 0, None, None))
     return per_seed(data_model, state.students, state.teachers, test_x, test_c)

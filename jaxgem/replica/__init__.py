@@ -1,19 +1,18 @@
-"""Full-batch ERM on the Gaussian covariate model: replica learning curves and finite-size
-simulations to check them (Loureiro et al., NeurIPS 2021; THEORY.md Sec. 7)."""
+"""Full-batch ERM on the Gaussian covariate model of a jaxgem data model: replica learning
+curves and finite-size simulations to check them (Loureiro et al., NeurIPS 2021; THEORY.md
+Sec. 7)."""
 
 from .erm import ERMResult, fit, simulate_erm
-from .features import DataModelFeatures, DatasetFeatures, Features, RandomFeatures
 from .fixed_point import CONVERGED, MAX_STEPS, NON_FINITE, FixedPoint, solve_fixed_point
-from .gcm import GaussianCovariateModel
+from .gcm import GaussianCovariateModel, random_features, random_teacher
 from .losses import LOSSES, Hinge, Logistic, Loss, Square, get_loss
 from .saddle import LearningCurve, SaddlePointEquations, learning_curve, optimal_lambda
 from .teachers import Channel, LinearChannel, SignChannel, get_channel
 
 __all__ = [
-    "Features",
-    "RandomFeatures",
-    "DataModelFeatures",
-    "DatasetFeatures",
+    "GaussianCovariateModel",
+    "random_features",
+    "random_teacher",
     "ERMResult",
     "fit",
     "simulate_erm",
@@ -22,7 +21,6 @@ __all__ = [
     "NON_FINITE",
     "FixedPoint",
     "solve_fixed_point",
-    "GaussianCovariateModel",
     "LOSSES",
     "Loss",
     "Square",

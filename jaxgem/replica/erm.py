@@ -1,6 +1,7 @@
 """Finite-size empirical risk minimisation, to test the replica learning curves: sample `n = alpha
-p` points of a Gaussian covariate model (or of actual non-linear features), fit the student by
-convex optimisation, and measure the same order parameters and errors, vmapped over seeds.
+p` points `(x, c)` of the model's data model (Gaussian, or actual non-linear features, or a real
+dataset), label them by the teacher vector on `c`, fit the student on `x` by convex optimisation,
+and measure the same order parameters and errors, vmapped over seeds.
 
 Ridge is closed form; logistic is Newton's method with backtracking (a p x p solve per step);
 hinge is the SVM dual `max_a sum a - a^T G a / (2 lambda p)`, `0 <= a <= 1`, by accelerated
@@ -16,7 +17,6 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .features import Features
 from .gcm import GaussianCovariateModel
 from .losses import Hinge, Logistic, Loss, Square, get_loss
 from .teachers import Channel, LinearChannel, get_channel
@@ -106,7 +106,7 @@ def _hinge_dual(A, y, lam, steps):
 
 
 def simulate_erm(
-    source: GaussianCovariateModel | Features,
+    model: GaussianCovariateModel,
     loss: Loss | str,
     alpha: float,
     lam: float,
@@ -117,74 +117,61 @@ def simulate_erm(
     noise: float = 0.0,
     n_test: int = 10_000,
 ) -> ERMResult:
-    """ERM on `n = round(alpha p)` samples per seed, vmapped over seeds.
+    """ERM on `n = round(alpha p)` samples of `model.data` per seed, vmapped over seeds.
 
-    - `source` a `GaussianCovariateModel` carrying its covariances: `(u, v)` drawn jointly
-      Gaussian with covariance `[[Psi, Phi], [Phi^T, Omega]]`; errors are population errors of
-      the fitted `w` (`q = w Omega w / p`, `m = theta Phi w / sqrt(k p)`), no test set needed.
-    - `source` a `Features` map (actual random features, a generator's data, a dataset): the
-      samples are the real features, and the test error is measured on `n_test` fresh samples
-      (for a dataset, rows not used for training); `q`, `m` use the Gaussian equivalent's
-      covariances.
-
-    Labels come from the teacher's field `theta u / sqrt k` through the channel.
+    Labels come from the teacher's field `theta c / sqrt k` through the channel; the student is
+    fitted on `x`. If the data model is Gaussian (`data.is_gaussian`: iid inputs, a Gaussian
+    equivalent) the errors are population errors of the fitted `w` from the covariances
+    (`q = w Omega w / p`, `m = w Phi theta / sqrt(p k)`, no test set needed); otherwise (actual
+    random features, a generator's data, a dataset) the test error is measured on `n_test`
+    fresh samples (for a dataset, rows not used for training), and `q`, `m` use the
+    covariances.
     """
-    features = source if isinstance(source, Features) else None
-    model = features.model() if features is not None else source
-    if model.covariances is None:
+    data, theta = model.data, model.theta
+    if data is None or theta is None:
         raise ValueError(
-            "finite-size ERM needs the covariances: build the model with from_covariances, "
-            "random_features, from_data_model or from_dataset"
+            "finite-size ERM needs the data model (its covariances and samples) and teacher: "
+            "build the model with "
+            "GaussianCovariateModel.of(data, theta), from_covariances, random_features or "
+            "isotropic_sample"
         )
     loss = get_loss(loss)
     if teacher is None:
         teacher = "linear" if isinstance(loss, Square) else "sign"
     channel = get_channel(teacher, noise)
-    Psi, Phi, Omega, theta = model.covariances
-    k, p = Phi.shape
+    p, k = data.input_dim, data.latent_dim
     n = int(round(alpha * p))
     if n < 1:
         raise ValueError(f"alpha * p = {alpha * p} gives no samples")
-    limit = features.max_samples if features is not None else None
+    population = data.is_gaussian
+    limit = data.max_samples
     if limit is not None:
         n_test = min(n_test, limit - n)
         if n_test < 1:
             raise ValueError(f"the dataset has {limit} rows: too few for n = {n} and a test set")
-    rho = theta @ Psi @ theta / k
-    root = _psd_root(jnp.block([[Psi, Phi], [Phi.T, Omega]])) if features is None else None
+    rho = model.rho
 
-    def labels(u, key):
-        nu = u @ theta / math.sqrt(k)
+    def labels(c, key):
+        nu = c @ theta / math.sqrt(k)
         return nu, channel.sample(nu, jax.random.normal(key, nu.shape, nu.dtype))
 
     def one(key):
         kx, kn, kt = jax.random.split(key, 3)
-        if features is None:
-            uv = jax.random.normal(kx, (n, k + p), Omega.dtype) @ root.T
-            u, v = uv[:, :k], uv[:, k:]
-        else:
-            u, v = features.sample(kx, n + n_test)
-            u, v, u_test, v_test = u[:n], v[:n], u[n:], v[n:]
-        _, y = labels(u, kn)
-        w, gap = fit(loss, v, y, lam)
-        q = w @ Omega @ w / p
-        m = theta @ Phi @ w / math.sqrt(k * p)
-        train = jnp.mean(loss(y, v @ w / math.sqrt(p)))
-        if features is not None:  # measured on fresh samples
-            nu_test, y_test = labels(u_test, kt)
-            prediction = v_test @ w / math.sqrt(p)
+        x, c = data.sample(kx, n if population else n + n_test)
+        _, y = labels(c[:n], kn)
+        w, gap = fit(loss, x[:n], y, lam)
+        q = data.input_overlap(w[None], w[None])[0, 0]
+        m = data.input_latent_overlap(w[None], theta[None])[0, 0]
+        train = jnp.mean(loss(y, x[:n] @ w / math.sqrt(p)))
+        if population:
+            test = channel.test_error(rho, q, m)
+        else:  # measured on fresh samples
+            nu_test, y_test = labels(c[n:], kt)
+            prediction = x[n:] @ w / math.sqrt(p)
             if isinstance(channel, LinearChannel):
                 test = jnp.mean((nu_test - prediction) ** 2)
             else:
                 test = jnp.mean(jnp.where(prediction >= 0, 1.0, -1.0) != y_test)
-        else:
-            test = channel.test_error(rho, q, m)
         return ERMResult(test, train, q, m, gap)
 
     return eqx.filter_jit(jax.vmap(one))(jax.random.split(key, seeds))
-
-
-def _psd_root(C):
-    """A square root `L L^T = C` of a positive semi-definite matrix (eigenvalues clipped at 0)."""
-    values, vectors = jnp.linalg.eigh(C)
-    return vectors * jnp.sqrt(jnp.maximum(values, 0.0))

@@ -17,8 +17,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..activations import Activation, get_activation
-from ..ode.manifold_limit import marchenko_pastur
+from ..activations import Activation
+from ..data.base import DataModel
+from ..data.gaussian_equivalent import GaussianEquivalent
+from ..data.hidden_manifold import HiddenManifold
+from ..data.iid import IIDGaussian
+from ..data.manifold_limit import HiddenManifoldLimit
 
 __all__ = ["GaussianCovariateModel", "random_teacher"]
 
@@ -31,15 +35,17 @@ def random_teacher(key, k: int, dtype=None) -> Array:
 
 
 class GaussianCovariateModel(eqx.Module):
-    """A spectrum `(omega, t, weights)` with `rho` and `gamma`; optionally the covariances
-    `(Psi, Phi, Omega, theta)` it came from (what finite-size ERM samples)."""
+    """A spectrum `(omega, t, weights)` with `rho` and `gamma`, and optionally the data model
+    and teacher vector `theta` it came from (what finite-size ERM samples: the student's
+    features are the data model's `x`, the teacher's its `c`)."""
 
     omega: Float[Array, " P"]
     t: Float[Array, " P"]
     weights: Float[Array, " P"]
     rho: Float[Array, ""]
     gamma: Float[Array, ""]
-    covariances: tuple | None = None
+    data: DataModel | None = None
+    theta: Array | None = None
 
     def __check_init__(self):
         if self.omega.shape != self.t.shape or self.omega.shape != self.weights.shape:
@@ -65,20 +71,53 @@ class GaussianCovariateModel(eqx.Module):
         return cls(omega, t, weights, jnp.asarray(rho, dtype), jnp.asarray(gamma, dtype))
 
     @classmethod
+    def of(cls, data, theta=None, *, rho=None) -> GaussianCovariateModel:
+        """The Gaussian covariate model of a jaxgem data model with a teacher vector `theta (D,)`
+        on its `c`: student features `x`, teacher features `c`, `Psi` the data model's latent
+        covariance, `Phi = Cov(c, x)`, `Omega = Cov(x)`, `gamma = D / N`; `t_i` from the
+        eigenvectors of `Omega`. For `HiddenManifoldLimit` (random features as
+        `p, D -> infinity`) give the teacher's `rho` instead: `t(s) = kappa1^2 rho s`.
+
+        Example: `GaussianCovariateModel.of(jaxgem.Dataset.digits(), theta)`."""
+        if isinstance(data, HiddenManifoldLimit):
+            if rho is None or theta is not None:
+                raise ValueError("the N, D -> infinity limit takes the teacher's rho=, no theta")
+            spectrum = data.spectrum()
+            t = data.teacher_density(jnp.full((1, 1), rho, spectrum.rho.dtype))[:, 0, 0]
+            return cls.from_spectrum(
+                spectrum.rho, t, rho=rho, gamma=data.delta, weights=spectrum.weights
+            )
+        if not isinstance(data, DataModel) or theta is None or rho is not None:
+            raise ValueError("GaussianCovariateModel.of(data_model, theta): a teacher vector on c")
+        theta = jnp.asarray(theta)
+        if theta.shape != (data.latent_dim,):
+            raise ValueError(
+                f"theta must have shape ({data.latent_dim},) like the data's c, got {theta.shape}"
+            )
+        spectrum = data.spectrum()
+        t = data.teacher_projections(spectrum, theta[None])[0] ** 2
+        rho = data.latent_overlap(theta[None], theta[None])[0, 0]
+        model = cls.from_spectrum(jnp.maximum(spectrum.rho, 0.0), t, rho=rho, gamma=data.delta)
+        return eqx.tree_at(
+            lambda m: (m.data, m.theta), model, (data, theta), is_leaf=lambda x: x is None
+        )
+
+    @classmethod
     def isotropic(cls, rho: float = 1.0) -> GaussianCovariateModel:
         """`Omega = Psi = Phi = I` (`gamma = 1`): ridge, logistic, hinge on iid Gaussian data."""
         return cls.from_spectrum([1.0], [rho], rho=rho, gamma=1.0)
 
     @classmethod
     def isotropic_sample(cls, key, p: int) -> GaussianCovariateModel:
-        """The isotropic model at finite `p` with its covariances and a random teacher
+        """The isotropic model at finite `p`: iid Gaussian inputs read by a random teacher
         (`rho = 1`), for finite-size ERM."""
-        eye = jnp.eye(p)
-        return cls.from_covariances(eye, eye, eye, random_teacher(key, p))
+        return cls.of(IIDGaussian(N=p), random_teacher(key, p))
 
     @classmethod
     def from_covariances(cls, Psi, Phi, Omega, theta) -> GaussianCovariateModel:
-        """From `Psi (k, k)`, `Phi (k, p)`, `Omega (p, p)` and the teacher `theta (k,)`."""
+        """From `Psi (k, k)`, `Phi (k, p)`, `Omega (p, p)` and the teacher `theta (k,)`, in the
+        replica papers' notation (`Phi = E u v^T`, teacher features `u`, student `v`): the
+        Gaussian data model with these covariances (`GaussianEquivalent`, `x = v`, `c = u`)."""
         Psi, Phi, Omega, theta = (jnp.asarray(a) for a in (Psi, Phi, Omega, theta))
         k, p = Phi.shape
         if Psi.shape != (k, k) or Omega.shape != (p, p) or theta.shape != (k,):
@@ -86,58 +125,37 @@ class GaussianCovariateModel(eqx.Module):
                 f"need Psi (k, k), Phi (k, p), Omega (p, p), theta (k,) with k = {k}, p = {p}; "
                 f"got {Psi.shape}, {Phi.shape}, {Omega.shape}, {theta.shape}"
             )
-        omega, vectors = jnp.linalg.eigh(Omega)
-        t = (vectors.T @ (Phi.T @ theta)) ** 2
-        model = cls.from_spectrum(
-            jnp.maximum(omega, 0.0), t, rho=theta @ Psi @ theta / k, gamma=k / p
-        )
-        return eqx.tree_at(
-            lambda m: m.covariances, model, (Psi, Phi, Omega, theta), is_leaf=lambda x: x is None
-        )
+        return cls.of(GaussianEquivalent(Omega, Phi.T, psi=Psi), theta)
 
     @classmethod
     def random_features(
         cls, key, p: int, D: int, activation: Activation | str = "erf"
     ) -> GaussianCovariateModel:
-        """Random features `v = g(F c / sqrt D)` (`F (p, D)` iid N(0, 1)) of Gaussian inputs
-        `c ~ N(0, I_D)`, a teacher `theta` on `c` with `|theta|^2 = D` (`rho = 1`): the
-        Gaussian equivalent `Psi = I`,
-        `Phi = kappa1 F^T / sqrt D`, `Omega = kappa1^2 F F^T / D + kappa*^2 I` (features centred,
-        THEORY.md Sec. 2, 7). `gamma = D / p`."""
-        from .features import RandomFeatures
-
-        return RandomFeatures.random(key, p, D, activation).model()
+        """The Gaussian equivalent of random features `x = g(F c / sqrt D) - kappa0`
+        (`F (p, D)` iid N(0, 1); the hidden manifold model with kappa-form moments) of inputs
+        `c ~ N(0, I_D)`, with a teacher `theta` on `c`, `|theta|^2 = D` (`rho = 1`):
+        `Omega = kappa1^2 F F^T / D + kappa*^2 I`, `Phi = kappa1 F / sqrt D`, `gamma = D / p`
+        (THEORY.md Sec. 2, 7). ERM on it samples the Gaussian features; ERM on the actual
+        features is `of(HiddenManifold(...), theta)`."""
+        features, theta = random_features(key, p, D, activation)
+        return cls.of(GaussianEquivalent.of(features), theta)
 
     @classmethod
     def random_features_limit(
         cls, gamma: float, activation: Activation | str = "erf", *, rho=1.0, n_nodes: int = 256
     ) -> GaussianCovariateModel:
-        """The proportional limit `p, D -> infinity`, `D / p = gamma`, of `random_features`: the
-        eigenvalues `s` of `F F^T / D` follow Marchenko–Pastur (quadrature nodes, plus a mass at
-        0 when `p > D`), `omega = kappa1^2 s + kappa*^2`, `t = kappa1^2 rho s`."""
-        g = get_activation(activation)
-        _, k1, kstar = g.kappa()
-        s, weights = marchenko_pastur(gamma, n_nodes)
-        return cls.from_spectrum(
-            k1**2 * s + kstar**2, k1**2 * rho * s, rho=rho, gamma=gamma, weights=weights
-        )
-
-    @classmethod
-    def from_data_model(cls, data_model, theta) -> GaussianCovariateModel:
-        """Student features `x` and teacher latent `c ~ N(0, I_D)` of a jaxgem data model
-        (hidden manifold, generator with its moments): `Psi = I`, `Phi = Phi_model^T`."""
-        Omega, Phi = data_model.covariances()
-        return cls.from_covariances(jnp.eye(Phi.shape[1]), Phi.T, Omega, jnp.asarray(theta))
-
-    @classmethod
-    def from_dataset(cls, X, theta) -> GaussianCovariateModel:
-        """A real dataset `X (n, p)` (e.g. standardised digits): `Omega` its empirical
-        covariance, the teacher reading the same features (`Psi = Phi = Omega`)."""
-        X = jnp.asarray(X)
-        Xc = X - X.mean(0)
-        Omega = Xc.T @ Xc / X.shape[0]
-        return cls.from_covariances(Omega, Omega, Omega, jnp.asarray(theta))
+        """The proportional limit `p, D -> infinity`, `D / p = gamma`, of `random_features`:
+        `of(HiddenManifoldLimit(gamma, activation, n_nodes=n_nodes), rho=rho)`."""
+        return cls.of(HiddenManifoldLimit(gamma, activation, n_nodes=n_nodes), rho=rho)
 
     @property
     def p(self) -> int:
         return self.omega.shape[0]
+
+
+def random_features(key, p: int, D: int, activation: Activation | str = "erf"):
+    """Actual random features and a teacher on their inputs: `(HiddenManifold (N = p) with
+    kappa-form moments, theta (D,))`, `|theta|^2 = D`."""
+    kf, kt = jax.random.split(key)
+    features = HiddenManifold.random(kf, p, D, activation, moments="gaussian_equivalent")
+    return features, random_teacher(kt, D)

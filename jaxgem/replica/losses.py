@@ -8,6 +8,9 @@ Square and hinge have closed forms; logistic is a 1-d Newton solve with a fixed 
 
 from __future__ import annotations
 
+import abc
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 import equinox as eqx
@@ -18,20 +21,25 @@ __all__ = ["Loss", "Square", "Logistic", "Hinge", "get_loss", "LOSSES"]
 
 
 class Loss(eqx.Module):
-    """A loss `loss(y, x)` of label `y` and prediction `x`, convex in `x`."""
+    """A loss `loss(y, x)` of label `y` and prediction `x`, convex in `x` (abstract)."""
 
-    name: ClassVar[str] = "loss"
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The loss's name (a class constant)."""
 
+    @abc.abstractmethod
     def __call__(self, y, x):
-        raise NotImplementedError
+        """The loss, elementwise."""
 
+    @abc.abstractmethod
     def prox(self, y, w, V):
         """`(prox, d prox / d w)` elementwise."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def kinks(self, y, V) -> tuple:
-        """Where `prox(y, ., V)` has kinks in `w` (the saddle point splits its integrals there)."""
-        return ()
+        """Where `prox(y, ., V)` has kinks in `w` (the saddle point splits its integrals there);
+        `()` for a smooth prox."""
 
 
 class Square(Loss):
@@ -44,6 +52,9 @@ class Square(Loss):
 
     def prox(self, y, w, V):
         return (w + V * y) / (1 + V), jnp.ones_like(w) / (1 + V)
+
+    def kinks(self, y, V):
+        return ()
 
 
 class Logistic(Loss):
@@ -77,6 +88,9 @@ class Logistic(Loss):
         s = jax.nn.sigmoid(-y * x)
         return x, 1 / (1 + V * s * (1 - s))
 
+    def kinks(self, y, V):
+        return ()
+
 
 class Hinge(Loss):
     """`max(0, 1 - y x)` (support vector machine), labels `y = ±1`."""
@@ -96,7 +110,10 @@ class Hinge(Loss):
         return (y * (1 - V), y * jnp.ones_like(V))
 
 
-LOSSES = {cls.name: cls for cls in (Square, Logistic, Hinge)}
+#: The losses by name.
+LOSSES: Mapping[str, type[Loss]] = MappingProxyType(
+    {cls.name: cls for cls in (Square, Logistic, Hinge)}
+)
 
 
 def get_loss(name: str | Loss) -> Loss:

@@ -8,6 +8,7 @@ the saddle point integrates against.
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import ClassVar
 
@@ -19,24 +20,36 @@ __all__ = ["Channel", "LinearChannel", "SignChannel", "get_channel"]
 
 
 class Channel(eqx.Module):
-    """A teacher `y = f0(nu) (+ noise)`."""
+    """A teacher `y = f0(nu) (+ noise)` (abstract)."""
 
-    name: ClassVar[str] = "channel"
-    noise: float = 0.0
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The channel's name (a class constant)."""
 
+    @property
+    @abc.abstractmethod
+    def noise(self) -> float:
+        """The label noise (a field)."""
+
+    @abc.abstractmethod
+    def label_moments(self, rho):
+        """`(E y^2, E y nu / rho)` (the closed forms of the square loss)."""
+
+    @abc.abstractmethod
     def sample(self, nu, xi):
         """Labels of teacher fields `nu`, given standard normal noise draws `xi`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def test_error(self, rho, q, m):
         """The test error of a student field with `E lambda^2 = q`, `E lambda nu = m`."""
-        raise NotImplementedError
 
 
 class LinearChannel(Channel):
     """`y = nu + sqrt(noise) xi` (regression). Real labels: square loss has closed forms."""
 
     name: ClassVar[str] = "linear"
+    noise: float = 0.0
 
     def label_moments(self, rho):
         """`(E y^2, E y nu / rho)`."""
@@ -55,6 +68,7 @@ class SignChannel(Channel):
 
     name: ClassVar[str] = "sign"
     labels: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    noise: float = 0.0
 
     def z0(self, y, mean, variance):
         """`(Z0, d Z0 / d mean)` for label `y = ±1`, teacher field `N(mean, variance)`."""

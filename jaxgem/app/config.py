@@ -1,8 +1,11 @@
-"""Experiment configurations: a validated two-level dictionary, from presets, TOML files and
-`section.key=value` overrides.
+"""Configurations of the two jobs of the command line, online SGD with its ODE theory (`job =
+"online"`) and full-batch ERM learning curves with their replica theory (`job = "erm"`): one
+validated two-level dictionary, from presets, TOML files and `section.key=value` overrides.
 
 Every key a configuration may hold is listed in `DEFAULTS`; an unknown section or key, or a value
-of the wrong type, is an error that names it and lists what is accepted.
+of the wrong type, is an error that names it and lists what is accepted. `curves`, a list of
+partial configurations (each optionally with a `label`), runs several curves side by side, each
+its base configuration updated by the entry.
 """
 
 from __future__ import annotations
@@ -27,13 +30,17 @@ class ConfigError(ValueError):
 DEFAULTS: dict = {
     "name": "default",
     "description": "",
-    "seed": 0,  # the root of every random key: data model, networks, input streams
-    "seeds": 8,  # number of independent runs per curve
+    # "online": online SGD simulated and predicted by the ODEs; "erm": full-batch learning curves,
+    # replica theory against finite-size ERM
+    "job": "online",
+    "seed": 0,  # the root of every random key: data model, networks, input streams, samples
+    "seeds": 8,  # independent runs per curve (online) or per ERM point (erm)
     "data": {
         # "iid" | "hidden_manifold" | "deep_sign" (deep random sign generator) | "conv" (DCGAN-
-        # style, random weights) | "digits_flow" (real NVP trained on scikit-learn's digits)
+        # style, random weights) | "digits_flow" (real NVP trained on scikit-learn's digits) |
+        # "digits" (scikit-learn's digits themselves, a dataset)
         "model": "hidden_manifold",
-        "N": 1000,  # input dimension (conv: 3072, digits_flow: 64)
+        "N": 1000,  # input dimension (conv: 3072, digits_flow: 64; erm: p, the features)
         "D": 500,  # latent dimension (digits_flow: 64)
         "activation": "sign",  # generator non-linearity f (hidden manifold only)
         "hidden": [500],  # hidden layer widths of the deep_sign generator (D -> hidden -> N)
@@ -67,8 +74,8 @@ DEFAULTS: dict = {
         "lr_v": None,  # second-layer learning rate (default: lr)
         "noise": 0.0,  # output noise sigma
         "weight_decay": 0.0,  # kappa
+        "batch_size": 1,  # samples per step (a list makes a sweep)
         "train_second_layer": False,
-        "batch_size": 1,
         "product": False,  # sweep every combination of the lists instead of zipping them
     },
     "record": {
@@ -80,18 +87,32 @@ DEFAULTS: dict = {
         # (first run of each curve; diagnostics.csv)
         "diagnostics": False,
     },
+    "erm": {
+        "loss": "square",  # "square" | "logistic" | "hinge"
+        "lam": 0.1,  # l2 penalty lambda
+        "teacher": "linear",  # "linear" (regression) | "sign" (classification) on theta . c
+        "noise": 0.0,  # label noise variance (on the field before the sign, for "sign")
+        "alphas": [0.25, 0.5, 1.0, 2.0, 4.0],  # sample complexities n / p of the theory curve
+        "simulate_at": [0.5, 1.0, 2.0],  # where finite-size ERM checks it
+        "log_y": False,  # plot the errors on a log scale
+    },
+    "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
 
 _CHOICES = {
-    ("data", "model"): ("iid", "hidden_manifold", "deep_sign", "conv", "digits_flow"),
+    ("job",): ("online", "erm"),
+    ("data", "model"): ("iid", "hidden_manifold", "deep_sign", "conv", "digits_flow", "digits"),
     ("data", "moments"): ("exact", "gaussian_equivalent", "recursion", "monte_carlo"),
     ("teacher", "init"): ("gaussian", "small"),
     ("student", "init"): ("gaussian", "small", "informed"),
     ("teacher", "output_scaling"): ("1", "1/K", "1/sqrt(K)"),
     ("student", "output_scaling"): ("1", "1/K", "1/sqrt(K)"),
     ("record", "spacing"): ("log", "linear"),
+    ("erm", "loss"): ("square", "logistic", "hinge"),
+    ("erm", "teacher"): ("linear", "sign"),
 }
-_SWEEPABLE = {("training", k) for k in ("lr", "lr_v", "noise", "weight_decay")}
+_SWEEPABLE = {("training", k) for k in ("lr", "lr_v", "noise", "weight_decay", "batch_size")}
+_POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at")}
 _POSITIVE_INT = {
     ("data", "N"),
     ("data", "D"),
@@ -99,70 +120,108 @@ _POSITIVE_INT = {
     ("data", "flow_steps"),
     ("teacher", "K"),
     ("student", "K"),
-    ("training", "batch_size"),
     ("record", "n_records"),
-    (None, "seeds"),
+    ("seeds",),
 }
+_NUMBER = (int, float)
 
 
-def _check_value(section: str | None, key: str, value, default) -> None:
-    where = f"{section}.{key}" if section else key
-    if (section, key) in _CHOICES and value not in _CHOICES[(section, key)]:
-        raise ConfigError(f"{where} = {value!r} is not one of {_CHOICES[(section, key)]}")
-    number = (int, float)
-    if (section, key) in _SWEEPABLE:
+def _is_number(value) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+
+def _check_value(path: tuple, value, default) -> None:
+    where = ".".join(path)
+    if path in _CHOICES and value not in _CHOICES[path]:
+        raise ConfigError(f"{where} = {value!r} is not one of {_CHOICES[path]}")
+    if path in _SWEEPABLE:
         items = value if isinstance(value, list) else [value]
-        if value is not None and not all(
-            isinstance(v, number) and not isinstance(v, bool) for v in items
-        ):
+        if value is not None and (not items or not all(_is_number(v) for v in items)):
             raise ConfigError(f"{where} must be a number or a list of numbers, got {value!r}")
         return
-    if (section, key) in _POSITIVE_INT:
+    if path in _POSITIVE_LISTS:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(_is_number(v) and v > 0 for v in value)
+        ):
+            raise ConfigError(f"{where} must be a list of positive numbers, got {value!r}")
+        return
+    if path in _POSITIVE_INT:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"{where} must be a positive integer, got {value!r}")
         return
-    if (section, key) == ("data", "hidden"):
+    if path == ("data", "hidden"):
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
         ):
             raise ConfigError(f"{where} must be a list of positive integers, got {value!r}")
         return
-    if key == "readout":
-        if value != "gaussian" and (isinstance(value, bool) or not isinstance(value, number)):
+    if path[-1] == "readout":
+        if value != "gaussian" and not _is_number(value):
             raise ConfigError(f"{where} must be a number or 'gaussian', got {value!r}")
         return
     if default is None or value is None:
         return
     if isinstance(default, bool):
         ok = isinstance(value, bool)
-    elif isinstance(default, number):
-        ok = isinstance(value, number) and not isinstance(value, bool)
+    elif isinstance(default, _NUMBER):
+        ok = _is_number(value)
     else:
         ok = isinstance(value, type(default))
     if not ok:
         raise ConfigError(f"{where} must be of type {type(default).__name__}, got {value!r}")
 
 
-def merge(base: dict, update: dict) -> dict:
-    """`base` updated by `update`, both two-level; every key of `update` must exist in DEFAULTS."""
-    out = copy.deepcopy(base)
+def _merge_sections(out: dict, update: dict, *, allow_label: bool = False) -> dict:
     for key, value in update.items():
-        if key not in DEFAULTS:
-            raise ConfigError(f"unknown config key {key!r}; valid keys: {sorted(DEFAULTS)}")
-        if isinstance(DEFAULTS[key], dict):
+        if key == "label" and allow_label:
+            if not isinstance(value, str):
+                raise ConfigError(f"a curve's label must be a string, got {value!r}")
+            out["label"] = value
+            continue
+        if key not in DEFAULTS or (allow_label and key in ("curves", "job", "name", "seed")):
+            valid = sorted(k for k in DEFAULTS if not (allow_label and k in ("curves", "job")))
+            where = "curve" if allow_label else "config"
+            raise ConfigError(f"unknown {where} key {key!r}; valid keys: {valid}")
+        if key == "curves":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"curves must be a list of tables, got {value!r}")
+            out["curves"] = [_merge_sections({}, entry, allow_label=True) for entry in value]
+        elif isinstance(DEFAULTS[key], dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"config section [{key}] must be a table, got {value!r}")
+            section = out.setdefault(key, {})
             for sub, subvalue in value.items():
                 if sub not in DEFAULTS[key]:
                     raise ConfigError(
                         f"unknown config key {key}.{sub}; valid keys in [{key}]: "
                         f"{sorted(DEFAULTS[key])}"
                     )
-                _check_value(key, sub, subvalue, DEFAULTS[key][sub])
-                out[key][sub] = subvalue
+                _check_value((key, sub), subvalue, DEFAULTS[key][sub])
+                section[sub] = copy.deepcopy(subvalue)
         else:
-            _check_value(None, key, value, DEFAULTS[key])
+            _check_value((key,), value, DEFAULTS[key])
             out[key] = value
+    return out
+
+
+def merge(base: dict, update: dict) -> dict:
+    """`base` updated by `update` (two-level, plus the `curves` list); every key of `update`
+    must exist in `DEFAULTS` and have an accepted value."""
+    return _merge_sections(copy.deepcopy(base), update)
+
+
+def curve_configs(config: dict) -> list[tuple[str | None, dict]]:
+    """`(label, configuration)` of every curve: the base alone, or the base updated by each
+    entry of `curves`."""
+    if not config["curves"]:
+        return [(None, config)]
+    out = []
+    for entry in config["curves"]:
+        entry = dict(entry)
+        label = entry.pop("label", None)
+        out.append((label, merge({**config, "curves": []}, entry)))
     return out
 
 
@@ -191,7 +250,7 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
 
 
 def load_config(path: str | Path) -> dict:
-    """A TOML file merged over DEFAULTS."""
+    """A TOML file merged over DEFAULTS (named after the file unless it sets `name`)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -202,7 +261,6 @@ def load_config(path: str | Path) -> dict:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
     config = merge(DEFAULTS, raw)
-    config.setdefault("name", path.stem)
     if "name" not in raw:
         config["name"] = path.stem
     return config
@@ -218,17 +276,32 @@ def _toml_value(value) -> str:
     return repr(value)
 
 
+def _toml_table(lines: list[str], header: str, table: dict) -> None:
+    lines.append(f"\n{header}")
+    for key, value in table.items():
+        prefix = "# " if value is None else ""
+        shown = "(derived)" if value is None else _toml_value(value)
+        lines.append(f"{prefix}{key} = {shown}")
+
+
 def to_toml(config: dict) -> str:
-    """The configuration as TOML (keys with value `None`, meaning "derived", are commented)."""
-    lines = []
-    for key, value in config.items():
-        if not isinstance(value, dict):
-            lines.append(f"{key} = {_toml_value(value)}")
+    """The configuration as TOML (keys with value `None`, meaning "derived", are commented;
+    curves as an array of tables)."""
+    lines = [
+        f"{k} = {_toml_value(v)}" for k, v in config.items() if not isinstance(v, (dict, list))
+    ]
+    lines += [
+        f"{k} = {_toml_value(v)}"
+        for k, v in config.items()
+        if isinstance(v, list) and k != "curves"
+    ]
     for key, value in config.items():
         if isinstance(value, dict):
-            lines.append(f"\n[{key}]")
-            for sub, subvalue in value.items():
-                prefix = "# " if subvalue is None else ""
-                shown = "(derived)" if subvalue is None else _toml_value(subvalue)
-                lines.append(f"{prefix}{sub} = {shown}")
+            _toml_table(lines, f"[{key}]", value)
+    for entry in config.get("curves", []):
+        lines.append("\n[[curves]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in entry.items() if not isinstance(v, dict)]
+        for key, value in entry.items():
+            if isinstance(value, dict):
+                _toml_table(lines, f"[curves.{key}]", value)
     return "\n".join(lines) + "\n"

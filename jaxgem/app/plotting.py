@@ -1,0 +1,100 @@
+"""PNG plots of both jobs: learning curves `eg(t)` of online SGD with their ODE theory, and
+full-batch learning curves against `alpha` (replica lines, ERM points). Written atomically."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_write_bytes
+from ..results import Trajectory
+
+__all__ = ["plot_learning_curves", "plot_erm_curves"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path, title: str, width: int) -> Path:
+    plt = _pyplot()
+    if title:
+        fig.suptitle(textwrap.fill(title, width), fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _label(name: str, trajectory: Trajectory, h: int) -> str:
+    swept = [k for k, v in trajectory.hyperparameters.items() if np.unique(v).size > 1]
+    parts = [name] + [f"{k}={trajectory.hyperparameters[k][h]:g}" for k in swept]
+    return ", ".join(p for p in parts if p)
+
+
+def plot_learning_curves(
+    curves: dict[str, Trajectory], path, *, title: str = "", theory: dict | None = None
+) -> Path:
+    """`eg(t)` of every curve and hyperparameter run (log-log), mean over seeds with a band of
+    one standard error; `theory[name]`, an `(H, R)` array, as a black dashed line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    styles = ["-", "--", ":", "-."]
+    for i, (name, trajectory) in enumerate(curves.items()):
+        n = trajectory.completed
+        t, mean, sem = trajectory.t[1:n], trajectory.mean()[:, 1:n], trajectory.sem()[:, 1:n]
+        for h in range(mean.shape[0]):
+            (line,) = ax.plot(
+                t, mean[h], styles[i % len(styles)], label=_label(name, trajectory, h)
+            )
+            ax.fill_between(
+                t, mean[h] - sem[h], mean[h] + sem[h], color=line.get_color(), alpha=0.25
+            )
+            if theory and name in theory:
+                label = "theory (ODE)" if (i, h) == (0, 0) else None
+                ax.plot(t, theory[name][h, 1:n], "k--", lw=1, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("t = steps / N")
+    ax.set_ylabel("generalisation error  eg")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path, title, 80)
+
+
+def plot_erm_curves(rows: list[dict], path, *, title: str = "", log_y: dict | None = None) -> Path:
+    """Test error and training loss against alpha: theory lines, ERM points with error bars;
+    `log_y[curve]` puts a curve's axes on a log scale."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
+    labels = list(dict.fromkeys(r["curve"] for r in rows))
+    for label in labels:
+        theory = [r for r in rows if r["curve"] == label and r["kind"] == "theory"]
+        erm = [r for r in rows if r["curve"] == label and r["kind"] == "erm"]
+        for ax, name in zip(axes, ("test_error", "train_loss")):
+            (line,) = ax.plot([r["alpha"] for r in theory], [r[name] for r in theory], label=label)
+            ax.errorbar(
+                [r["alpha"] for r in erm],
+                [r[name] for r in erm],
+                yerr=[r[f"{name}_sem"] for r in erm],
+                fmt="o",
+                ms=4,
+                color=line.get_color(),
+            )
+            if log_y and log_y.get(label):
+                ax.set_yscale("log")
+    for ax, name in zip(axes, ("test error", "training loss")):
+        ax.set_xlabel("alpha = n / p")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=7, title="lines: replica theory, points: ERM", title_fontsize=7)
+    return _save(fig, path, title, 110)

@@ -1,0 +1,105 @@
+"""The hidden manifold model `x = f(F c / sqrt D)` in the limit `N, D -> infinity` at fixed
+`delta = D / N`: no matrix, only the law of its spectrum (Goldt, Mézard, Krzakala, Zdeborová, PRX
+2020; THEORY.md Sec. 4, 5, 7).
+
+Its Gaussian-equivalent covariance is `Omega = kappa1^2 F F^T / D + kappa*^2 I`. The eigenvalues
+`s` of `F F^T / D` (an `N x N` Wishart matrix with ratio `y = N / D = 1 / delta`) follow the
+Marchenko–Pastur law
+```
+p(s) = sqrt((b - s)(s - a)) / (2 pi y s)  on  [a, b] = [(1 - sqrt y)^2, (1 + sqrt y)^2]
+```
+plus a point mass `1 - delta` at `s = 0` when `D < N`; so `rho = kappa1^2 s + kappa*^2`, and a
+teacher of overlaps `T` reaches each eigen-direction with density `t~(s) = kappa1^2 s T`
+(`Phi^T psi` along an eigenvector has squared norm `kappa1^2 s N`, in a direction independent of
+the teacher). The same law is the proportional limit of random features in full-batch ERM
+(`D / p = gamma` there).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from ..activations import Activation, get_activation
+from .hidden_manifold import kappa_form
+from .spectrum import Spectrum
+
+__all__ = ["HiddenManifoldLimit", "marchenko_pastur"]
+
+
+def marchenko_pastur(delta: float, n_nodes: int, dtype=jnp.float32):
+    """Nodes `s` and weights of the eigenvalue law of `F F^T / D` (`F` is `N x D` with iid unit
+    entries, `N / D = 1 / delta`): Gauss–Chebyshev nodes of the second kind on the bulk `[a, b]`,
+    which absorb the square-root edges, with the smooth factor `1 / s` in the weights; plus a node
+    at `0` with mass `1 - delta` when `delta < 1`. The weights sum to one.
+
+    Converges exponentially for `delta != 1` (32 nodes give the moments to 1e-9); at `delta = 1`
+    the bulk touches `s = 0`, the factor `1 / s` is singular and convergence is algebraic (use
+    more nodes)."""
+    if not delta > 0:
+        raise ValueError(f"delta = D / N must be positive, got {delta}")
+    if int(n_nodes) < 2:
+        raise ValueError(f"n_nodes must be at least 2, got {n_nodes}")
+    y = 1.0 / float(delta)
+    a, b = (1 - np.sqrt(y)) ** 2, (1 + np.sqrt(y)) ** 2
+    i = np.arange(1, n_nodes + 1)
+    theta = i * np.pi / (n_nodes + 1)
+    centre, half = (a + b) / 2, (b - a) / 2
+    s = centre + half * np.cos(theta)
+    weights = np.pi / (n_nodes + 1) * np.sin(theta) ** 2 * half**2 / (2 * np.pi * y * s)
+    bulk = min(1.0, float(delta))
+    weights = weights * bulk / weights.sum()  # exact mass; the correction is O(quadrature error)
+    if delta < 1:
+        s = np.concatenate([[0.0], s])
+        weights = np.concatenate([[1.0 - bulk], weights])
+    return jnp.asarray(s, dtype), jnp.asarray(weights, dtype)
+
+
+class HiddenManifoldLimit(eqx.Module):
+    """The hidden manifold model as `N, D -> infinity` with `D / N = delta`: a theory-only data
+    model (nothing to sample), its spectrum on `n_nodes` Marchenko–Pastur quadrature nodes.
+
+    **Arguments:**
+
+    - `delta`: `D / N` (for random features in ERM, `gamma = D / p`).
+    - `activation`: the generator's non-linearity `f` (its kappas enter).
+    - `n_nodes`: quadrature nodes on the bulk of the spectrum.
+
+    Example: `jaxgem.HiddenManifoldLimit(0.5, "sign")`, or `HiddenManifold.limit()`.
+    """
+
+    delta: float = eqx.field(static=True)
+    activation: Activation
+    n_nodes: int = eqx.field(static=True, default=128)
+
+    def __init__(self, delta, activation: Activation | str = "sign", *, n_nodes=128):
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+            raise ValueError(f"delta = D / N must be a positive number, got {delta!r}")
+        if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 2:
+            raise ValueError(f"n_nodes must be an integer of at least 2, got {n_nodes!r}")
+        self.delta, self.n_nodes = float(delta), n_nodes
+        self.activation = get_activation(activation)
+
+    @property
+    def kappa1(self) -> Array:
+        return self.activation.kappa()[1]
+
+    def nodes(self, dtype=None) -> tuple[Array, Array]:
+        """Eigenvalues `s` of `F F^T / D` and their weights (`marchenko_pastur`), in `dtype`
+        (default: JAX's default float)."""
+        return marchenko_pastur(self.delta, self.n_nodes, dtype or jnp.result_type(float))
+
+    def spectrum(self, dtype=None) -> Spectrum:
+        """`rho = kappa1^2 s + kappa*^2` on the nodes (no eigenvectors)."""
+        s, weights = self.nodes(dtype)
+        return Spectrum(
+            rho=kappa_form(self.activation, s), weights=weights, eigenvectors=None, delta=self.delta
+        )
+
+    def teacher_density(self, T: Array) -> Array:
+        """`t~(s) = kappa1^2 s T` per node, `(P, M, M)` for teacher overlaps `T (M, M)`."""
+        T = jnp.asarray(T)
+        s, _ = self.nodes(T.dtype)
+        return self.kappa1.astype(T.dtype) ** 2 * s[:, None, None] * T[None]
