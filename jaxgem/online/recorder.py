@@ -47,7 +47,7 @@ class Recorder:
     ):
         self.problem, self.t, self.seeds, self.metadata = problem, t, seeds, metadata
         self.divergence_threshold = divergence_threshold
-        self.problem_bytes = pickle_problem(problem)  # pickled once, written with every save
+        self.problem_bytes = None  # pickled at the first save, then written with every save
         S, H, K, N = students.w.shape
         M, R = teachers.K, t.shape[0]
         dtype = np.asarray(students.w).dtype
@@ -103,6 +103,8 @@ class Recorder:
         trajectory = self.trajectory()
         trajectory.problem = None
         out = trajectory.arrays()
+        if self.problem_bytes is None:
+            self.problem_bytes = pickle_problem(self.problem)
         out["problem_pickle"] = self.problem_bytes
         return out
 
