@@ -1,25 +1,51 @@
-"""Atomic file writes: a reader (or an interrupted run) never sees a half-written file."""
+"""Atomic file writes: a reader (or an interrupted run) never sees a half-written file, and the
+file gets the permissions the user's umask gives any new file (not the 0600 of a temporary
+file)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "save_npz", "save_json", "save_csv"]
+__all__ = [
+    "current_umask",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "save_npz",
+    "save_json",
+    "save_csv",
+]
+
+
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, so no other thread sees it
+    change)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
+    """Write `data` to a temporary file beside `path`, then rename it over `path`; the file is
+    readable as the umask allows (mode `0666 & ~umask`, like `open(path, "w")`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -57,11 +83,16 @@ def save_json(path, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
 
 
+def _cell(value):
+    """A CSV cell: NaN (no value, e.g. the error of a single seed) as an empty cell."""
+    return "" if isinstance(value, float) and math.isnan(value) else value
+
+
 def save_csv(path, rows: list[dict]) -> Path:
-    """Rows of dicts (same keys) as a CSV with a header line."""
+    """Rows of dicts (same keys) as a CSV with a header line; NaN as an empty cell."""
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return atomic_write_text(path, buffer.getvalue())

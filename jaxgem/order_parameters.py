@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
-from .activations import Activation
+from .activations import Activation, get_activation
+from .checks import is_traced, shown
 
 __all__ = ["OrderParameters", "generalisation_error", "pair_covariances"]
 
@@ -52,6 +54,8 @@ class OrderParameters(eqx.Module):
                     f"OrderParameters.{field} has shape {shape}; with v of shape {self.v.shape} "
                     f"and A of shape {self.A.shape} its last two axes must be {tail}"
                 )
+        for field in ("Q", "T"):
+            _check_covariance(field, getattr(self, field))
 
     @property
     def K(self) -> int:
@@ -60,6 +64,25 @@ class OrderParameters(eqx.Module):
     @property
     def M(self) -> int:
         return self.A.shape[-1]
+
+
+def _check_covariance(field: str, matrix: Array) -> None:
+    """A covariance must be symmetric with a non-negative diagonal (checked on concrete
+    values; NaN entries, as after a stopped solve, pass)."""
+    if is_traced(matrix):
+        return
+    m = np.asarray(matrix, dtype=np.float64)
+    scale = 1e-5 * (1.0 + np.abs(m))
+    if np.any(np.abs(m - np.swapaxes(m, -1, -2)) > scale):
+        raise ValueError(
+            f"OrderParameters.{field} must be symmetric (a covariance of the local fields), "
+            f"got {shown(matrix)}"
+        )
+    if np.any(np.diagonal(m, axis1=-2, axis2=-1) < -1e-7):
+        raise ValueError(
+            f"OrderParameters.{field} must have a non-negative diagonal (variances), got "
+            f"{shown(matrix)}"
+        )
 
 
 def pair_covariances(
@@ -73,8 +96,8 @@ def pair_covariances(
 
 def generalisation_error(
     order_parameters: OrderParameters,
-    activation: Activation,
-    teacher_activation: Activation | None = None,
+    activation: Activation | str,
+    teacher_activation: Activation | str | None = None,
 ) -> Float[Array, "*batch"]:
     """`eg = 1/2 E[(y* - yhat)^2]` from the order parameters (THEORY.md Sec. 1).
 
@@ -84,7 +107,7 @@ def generalisation_error(
     **Arguments:**
 
     - `order_parameters`: an `OrderParameters`, optionally with leading batch axes.
-    - `activation`: the student activation `g`.
+    - `activation`: the student activation `g` (an `Activation` or a name such as `"erf"`).
     - `teacher_activation`: the teacher activation `g~`, if different.
 
     **Returns:** the generalisation error, one value per batch entry.
@@ -93,7 +116,9 @@ def generalisation_error(
     jaxgem.Erf())`.
     """
     op = order_parameters
+    activation = get_activation(activation)
     teacher_activation = activation if teacher_activation is None else teacher_activation
+    teacher_activation = get_activation(teacher_activation)
     q_diag = jnp.diagonal(op.Q, axis1=-2, axis2=-1)
     t_diag = jnp.diagonal(op.T, axis1=-2, axis2=-1)
     student = activation.i2(pair_covariances(q_diag, q_diag, op.Q))

@@ -87,13 +87,16 @@ class Trajectory:
             return np.nanmean(self._seed_values(name), axis=1)
 
     def sem(self, name: str = "eg") -> np.ndarray:
-        """Standard error of the mean over the seeds that did not diverge (0 for one seed)."""
+        """Standard error of the mean over the seeds that did not diverge; NaN where fewer than
+        two seeds are left (one seed has no error estimate)."""
         values = self._seed_values(name)
         count = np.sum(np.isfinite(values), axis=1)
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            std = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else 0 * values[:, 0]
-            return np.where(count > 1, std / np.sqrt(np.maximum(count, 1)), 0.0)
+            std = (
+                np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.nan * values[:, 0]
+            )
+            return np.where(count > 1, std / np.sqrt(np.maximum(count, 1)), np.nan)
 
     def order_parameters(self, h: int = 0, s: int = 0) -> OrderParameters:
         """The recorded order parameters of run `(h, s)`, with a leading axis over records."""

@@ -158,7 +158,10 @@ def test_overrides_parse_values():
         (["run", "missing.toml"], "cannot read config file"),
         (["run", "iid-plateau", "--set", "training.lr=-1"], "[training] lr must be finite and"),
         (["run", "iid-plateau", "--set", "training.batch_size=[1,0]"], "[training] batch_size"),
-        (["run", "iid-plateau", "--set", "student.std=-1"], "[student] std must be a non-negative number"),
+        (
+            ["run", "iid-plateau", "--set", "student.std=-1"],
+            "[student] std must be a non-negative number",
+        ),
         (["curves", "default"], "is an online preset"),
     ],
 )

@@ -33,13 +33,40 @@ def test_marchenko_pastur_nodes_integrate_its_moments(delta, x64):
     assert float(jnp.sum(jnp.where(s == 0, w, 0.0))) == pytest.approx(max(0.0, 1 - delta))
 
 
-def test_nodes_converge_at_delta_one(x64):
-    """At delta = 1 the 1/sqrt(s) edge makes convergence algebraic but it still converges."""
+@pytest.mark.parametrize("delta", [0.5, 1.0, 2.0])
+def test_default_nodes_integrate_to_1e_6(delta, x64):
+    """The default rule against adaptive quadrature of the density itself: a resolvent, a
+    moment and a square root, including at delta = 1, where the bulk touches s = 0."""
+    from scipy.integrate import quad
+
+    s, w = jaxgem.HiddenManifoldLimit(delta, "sign").nodes(jnp.float64)
+    s, w = np.asarray(s), np.asarray(w)
+    y = 1 / delta
+    a, b = (1 - np.sqrt(y)) ** 2, (1 + np.sqrt(y)) ** 2
+    mass0 = max(0.0, 1 - delta)
+    for g in (lambda x: 1 / (x + 0.1), lambda x: x**3, lambda x: np.sqrt(x + 0.01)):
+        reference = mass0 * g(0.0) + quad(
+            lambda x, g=g: g(x) * np.sqrt((b - x) * (x - a)) / (2 * np.pi * y * x),
+            a, b, limit=400, epsabs=1e-13, epsrel=1e-12,
+        )[0]  # fmt: skip
+        assert abs(np.sum(w * g(s)) - reference) < 1e-6 * abs(reference)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0])
+def test_random_features_limit_default_nodes_are_converged(gamma, x64):
+    """The replica test error of ridge on erf random features with the default nodes agrees
+    with a 2048-node rule to 1e-6 (the old Chebyshev rule was 1 % off at gamma = 1)."""
+    from jaxgem.replica import GaussianCovariateModel, learning_curve
+
+    alphas = jnp.array([0.5, 2.0])
     errors = [
-        abs(float(jnp.sum(w * s**2)) - 2.0)
-        for s, w in (marchenko_pastur(1.0, n, jnp.float64) for n in (16, 64, 256))
+        learning_curve(model, "square", alphas, 0.1).test_error
+        for model in (
+            GaussianCovariateModel.random_features_limit(gamma),
+            GaussianCovariateModel.random_features_limit(gamma, n_nodes=2048),
+        )
     ]
-    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.01
+    np.testing.assert_allclose(errors[0], errors[1], rtol=1e-6)
 
 
 def _op(Q, R):

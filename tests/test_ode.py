@@ -38,7 +38,9 @@ def solve(start, times, *, activation="erf", train_second_layer=False, **options
     K, M = start.v.shape[-1], start.A.shape[-1]
     problem = iid(activation, K, M, train_second_layer, **hyper)
     s = theory(problem, times, start=start, **options)
-    return jaxgem.ODESolution(t=s.t, Q=s.Q[0], R=s.R[0], v=s.v[0], T=s.T[0], A=s.A[0], eg=s.eg[0])
+    return jaxgem.ODESolution(
+        t=s.t, Q=s.Q[0], R=s.R[0], v=s.v[0], T=s.T[0], A=s.A[0], eg=s.eg[0], status=s.status[0]
+    )
 
 
 def precise(rtol, atol):

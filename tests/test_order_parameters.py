@@ -90,3 +90,24 @@ def test_mismatched_shapes_are_named():
         jaxgem.OrderParameters(
             Q=np.eye(2), R=np.ones((3, 2)), T=np.eye(2), v=np.ones(2), A=np.ones(2)
         )
+
+
+def test_covariances_must_be_symmetric_with_non_negative_variances():
+    fields = dict(R=jnp.zeros((2, 2)), T=jnp.eye(2), v=jnp.ones(2), A=jnp.ones(2))
+    with pytest.raises(ValueError, match="Q must be symmetric"):
+        jaxgem.OrderParameters(Q=jnp.array([[1.0, 0.5], [0.1, 1.0]]), **fields)
+    with pytest.raises(ValueError, match="Q must have a non-negative diagonal"):
+        jaxgem.OrderParameters(Q=jnp.array([[-1.0, 0.0], [0.0, 1.0]]), **fields)
+    with pytest.raises(ValueError, match="T must be symmetric"):
+        jaxgem.OrderParameters(**{**fields, "T": jnp.array([[1.0, 0.2], [0.0, 1.0]])}, Q=jnp.eye(2))
+    # a stopped solve's NaN entries are not an error
+    jaxgem.OrderParameters(Q=jnp.full((2, 2), jnp.nan), **fields)
+
+
+def test_activations_by_name():
+    op = jaxgem.OrderParameters(
+        Q=jnp.eye(2), R=0.5 * jnp.eye(2), T=jnp.eye(2), v=jnp.ones(2), A=jnp.ones(2)
+    )
+    by_name = jaxgem.generalisation_error(op, "erf", "relu")
+    by_object = jaxgem.generalisation_error(op, jaxgem.Erf(), jaxgem.ReLU())
+    assert float(by_name) == pytest.approx(float(by_object), rel=1e-7) and float(by_name) > 0

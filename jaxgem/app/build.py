@@ -17,11 +17,21 @@ from ..generators.digits import digits_flow
 from ..generators.moments import estimate_moments
 from ..hyperparameters import Hyperparameters
 from ..initialisers import GaussianInit, InformedInit, NetworkInit
+from ..online.schedule import record_blocks
 from ..problem import Problem
 from ..replica.gcm import GaussianCovariateModel, random_teacher
 from .config import ConfigError
 
-__all__ = ["data_models", "network", "problem", "erm_model"]
+__all__ = [
+    "preflight",
+    "latent_dim",
+    "data_models",
+    "hyperparameters",
+    "network",
+    "problem",
+    "erm_model",
+    "named",
+]
 
 _MOMENTS = {
     "hidden_manifold": ("exact", "gaussian_equivalent"),
@@ -31,10 +41,40 @@ _MOMENTS = {
 }
 
 
+def preflight(config: dict) -> None:
+    """Every check that needs no data model, so that bad input is refused before any
+    computation: the hyperparameters, the networks, the recording times and the data section's
+    dimensions."""
+    with named("training"):
+        hyperparameters(config)
+    with named("teacher"):
+        network(config["teacher"])
+    with named("student"):
+        network(config["student"], student=True)
+    record = config["record"]
+    with named("record"):
+        record_blocks(1, 1, t_max=record["t_max"], n_records=record["n_records"],
+                      spacing=record["spacing"])  # fmt: skip
+    data = config["data"]
+    if data["model"] == "iid" and data["D"] not in (None, data["N"]):
+        raise ConfigError(
+            f"data.D = {data['D']} does not apply to data.model = 'iid': the teacher reads the "
+            f"N = {data['N']} inputs themselves (remove data.D, or choose a generator such as "
+            "hidden_manifold)"
+        )
+
+
+def latent_dim(data: dict) -> int:
+    """`data.D`, or its derived default: `N` for iid inputs, `N // 2` otherwise."""
+    if data["D"] is not None:
+        return data["D"]
+    return data["N"] if data["model"] in ("iid", "digits") else max(1, data["N"] // 2)
+
+
 def data_models(config: dict, key, cache_dir=None) -> dict[str, DataModel]:
     """The data model of `config["data"]` and, if asked, its Gaussian equivalent, by curve name.
     Monte Carlo moments and trained flows are kept in `cache_dir` (resumed on a rerun)."""
-    with _named("data"):
+    with named("data"):
         return _data_models(config["data"], key, cache_dir)
 
 
@@ -46,11 +86,11 @@ def _data_models(data: dict, key, cache_dir) -> dict[str, DataModel]:
         model = IIDGaussian(N=data["N"])
     elif kind == "hidden_manifold":
         model = HiddenManifold.random(
-            key, data["N"], data["D"], data["activation"], moments=data["moments"]
+            key, data["N"], latent_dim(data), data["activation"], moments=data["moments"]
         )
     elif kind == "digits":
         model = Dataset.digits()
-        if (data["N"], data["D"]) != (model.input_dim, model.latent_dim):
+        if (data["N"], latent_dim(data)) != (model.input_dim, model.latent_dim):
             raise ConfigError(
                 f"data.model = 'digits' has {model.input_dim} standardised pixels read by the "
                 f"student and the teacher: set data.N = data.D = {model.input_dim}"
@@ -70,14 +110,14 @@ def _generator_data(data: dict, key, cache: Path | None) -> GeneratorData:
     kind = data["model"]
     if kind == "deep_sign":
         generator = DeepRandomGenerator.random(
-            gen_key, [data["D"], *data["hidden"], data["N"]], "sign"
+            gen_key, [latent_dim(data), *data["hidden"], data["N"]], "sign"
         )
     elif kind == "conv":
         if data["N"] != 3072:
             raise ConfigError("data.model = 'conv' makes 3 x 32 x 32 images: set data.N = 3072")
-        generator = ConvGenerator.random(gen_key, latent_dim=data["D"])
+        generator = ConvGenerator.random(gen_key, latent_dim=latent_dim(data))
     else:
-        if data["N"] != 64 or data["D"] != 64:
+        if data["N"] != 64 or latent_dim(data) != 64:
             raise ConfigError(
                 "data.model = 'digits_flow' is 8 x 8 images: set data.N = data.D = 64"
             )
@@ -122,6 +162,19 @@ def network(section: dict, *, student: bool = False) -> NetworkInit:
     )
 
 
+def hyperparameters(config: dict) -> Hyperparameters:
+    """The `training` section's hyperparameters (lists make a sweep)."""
+    training = config["training"]
+    return Hyperparameters(
+        training["lr"],
+        training["lr_v"],
+        training["noise"],
+        training["weight_decay"],
+        training["batch_size"],
+        product=training["product"],
+    )
+
+
 def problem(config: dict, data: DataModel) -> Problem:
     """The online-learning problem of a configuration on `data`."""
     training = config["training"]
@@ -130,32 +183,27 @@ def problem(config: dict, data: DataModel) -> Problem:
             "student.init = 'informed' needs the teacher to read the student's input "
             "(data.model = 'iid')"
         )
-    with _named("training"):
-        hyperparameters = Hyperparameters(
-            training["lr"],
-            training["lr_v"],
-            training["noise"],
-            training["weight_decay"],
-            training["batch_size"],
-            product=training["product"],
-        )
-    with _named("teacher"):
+    with named("training"):
+        hyper = hyperparameters(config)
+    with named("teacher"):
         teacher = network(config["teacher"])
-    with _named("student"):
+    with named("student"):
         student = network(config["student"], student=True)
-    with _named("problem"):
+    with named("problem"):
         return Problem(
-            data, teacher, student, hyperparameters,
+            data, teacher, student, hyper,
             train_second_layer=training["train_second_layer"],
         )  # fmt: skip
 
 
 @contextlib.contextmanager
-def _named(section: str):
+def named(section: str):
     """The library's own checks (one line naming the field) as configuration errors of
     `section`, so the command line reports them in one line."""
     try:
         yield
+    except ConfigError:
+        raise
     except (ValueError, TypeError) as error:
         raise ConfigError(f"[{section}] {error}") from None
 

@@ -8,12 +8,21 @@ jaxgem config PRESET            print a preset's full configuration as TOML, to 
 jaxgem curves [PRESET] [--out DIR] [--seeds S] [--quick] [--list]
                                 the full-batch presets: replica theory against ERM (default
                                 rf-ridge); the same runner as `jaxgem run`
+jaxgem --version
+
+Bad input is refused in one line naming the key, the value and what is accepted (exit 2),
+before any computation. The work runs in a worker thread so that Ctrl-C is honoured at once,
+even inside a long compiled call: the checkpoints are kept, and the same command resumes
+(exit 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import sys
+import threading
 from pathlib import Path
 
 from .config import ConfigError, apply_overrides, load_config, merge, to_toml
@@ -48,11 +57,14 @@ def _add_run_options(parser: argparse.ArgumentParser, default: str, help_target:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="jaxgem",
         description="Online and full-batch learning of shallow networks on structured data, "
         "simulated and predicted.",
     )
+    parser.add_argument("--version", action="version", version=f"jaxgem {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run an experiment (default: the default preset)")
     _add_run_options(run, "default", "preset name or TOML file")
@@ -87,14 +99,61 @@ def _run(args, *, erm_only: bool) -> int:
     if config["job"] == "erm" and config["seeds"] < 2:
         raise ConfigError(f"seeds must be at least 2 for ERM error bars, got {config['seeds']}")
     out = Path(args.out) if args.out else Path("runs") / config["name"]
-    from .runner import run  # imports JAX: keep `presets` instant
+    changes = list(args.overrides) + ([f"seeds={args.seeds}"] if args.seeds is not None else [])
+    from .runner import preflight, run  # imports JAX: keep `presets` instant
 
-    print(f"jaxgem {args.command} {config['name']}: {config['description']}", file=sys.stderr)
-    run(config, out, progress=not args.no_progress, restart=args.restart, quick=args.quick)
+    preflight(config)
+    described = config["description"] + (f" (with {', '.join(changes)})" if changes else "")
+    announce = f"jaxgem {args.command} {config['name']}: {described}"
+    _in_worker(
+        lambda: run(
+            config,
+            out,
+            progress=not args.no_progress,
+            restart=args.restart,
+            quick=args.quick,
+            overrides=changes,
+            announce=lambda: print(announce, file=sys.stderr),
+        )
+    )
     return 0
 
 
+def _in_worker(work):
+    """Run `work` in a worker thread and wait for it in this one, which Python's SIGINT handler
+    can always interrupt (a compiled JAX call in the main thread defers it until it returns).
+    On Ctrl-C the worker is asked to stop at its next Python step (the simulation then saves
+    its checkpoint) and given a moment to do so."""
+    outcome: dict = {}
+    finished = threading.Event()  # not Thread.join: an interrupted join can leave it unusable
+
+    def target():
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # handed to the main thread
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=target, name="jaxgem-run", daemon=True)
+    worker.start()
+    try:
+        while not finished.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(worker.ident), ctypes.py_object(KeyboardInterrupt)
+        )
+        finished.wait(2.0)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit status (0, 1 a run that could not finish, 2 bad input,
+    130 interrupted)."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "presets":
@@ -110,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"jaxgem: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        print(
+            f"jaxgem: error: cannot write{where}: {error.strerror or error}; what was saved "
+            "before is kept: free the space or fix the folder and run the same command again",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print(
             "jaxgem: interrupted; the checkpoints are saved: run the same command again to resume",
@@ -118,5 +185,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console() -> None:
+    """The `jaxgem` executable: `main`; after Ctrl-C an immediate exit, which does not wait for
+    a worker thread still inside a compiled call."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -11,6 +11,7 @@ its base configuration updated by the entry.
 from __future__ import annotations
 
 import copy
+import math
 import sys
 from pathlib import Path
 
@@ -41,7 +42,7 @@ DEFAULTS: dict = {
         # "digits" (scikit-learn's digits themselves, a dataset)
         "model": "hidden_manifold",
         "N": 1000,  # input dimension (conv: 3072, digits_flow: 64; erm: p, the features)
-        "D": 500,  # latent dimension (digits_flow: 64)
+        "D": None,  # latent dimension (derived: N / 2 for generators; iid inputs have none)
         "activation": "sign",  # generator non-linearity f (hidden manifold only)
         "hidden": [500],  # hidden layer widths of the deep_sign generator (D -> hidden -> N)
         # covariances of the generator: hidden_manifold "exact" | "gaussian_equivalent";
@@ -115,7 +116,6 @@ _SWEEPABLE = {("training", k) for k in ("lr", "lr_v", "noise", "weight_decay", "
 _POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at")}
 _POSITIVE_INT = {
     ("data", "N"),
-    ("data", "D"),
     ("data", "moment_samples"),
     ("data", "flow_steps"),
     ("teacher", "K"),
@@ -123,6 +123,8 @@ _POSITIVE_INT = {
     ("record", "n_records"),
     ("seeds",),
 }
+_NON_NEGATIVE_INT = {("record", "test_set_size")}
+_POSITIVE_NUMBER = {("record", "t_max"), ("data", "moment_rtol")}
 _NUMBER = (int, float)
 
 
@@ -147,9 +149,17 @@ def _check_value(path: tuple, value, default) -> None:
         ):
             raise ConfigError(f"{where} must be a list of positive numbers, got {value!r}")
         return
-    if path in _POSITIVE_INT:
+    if path in _POSITIVE_INT or (path == ("data", "D") and value is not None):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"{where} must be a positive integer, got {value!r}")
+        return
+    if path in _NON_NEGATIVE_INT:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{where} must be a non-negative integer, got {value!r}")
+        return
+    if path in _POSITIVE_NUMBER:
+        if not _is_number(value) or not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{where} must be a positive finite number, got {value!r}")
         return
     if path == ("data", "hidden"):
         if not isinstance(value, list) or not all(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,15 +27,19 @@ from ..data import IIDGaussian
 from ..diagnostics import field_gaussianity_along
 from ..io import save_csv, save_json, save_npz
 from ..ode import theory
+from ..ode.integrate import DIVERGED, SOLVED, STATUS_NAMES
 from ..online import simulate
+from ..online.recorder import CheckpointMismatch
 from ..provenance import run_metadata
 from ..replica import learning_curve, simulate_erm
 from ..results import Trajectory
 from . import build
-from .config import curve_configs
+from .config import ConfigError, curve_configs
+from .feedback import plain_warnings, status
+from .output import file_list, prepare_output
 from .plotting import plot_erm_curves, plot_learning_curves
 
-__all__ = ["run", "summary_table"]
+__all__ = ["run", "preflight", "summary_table"]
 
 
 def run(
@@ -44,41 +49,80 @@ def run(
     progress: bool = True,
     restart: bool = False,
     quick: bool = False,
+    overrides: Sequence[str] = (),
     echo=print,
+    announce=None,
 ) -> dict:
-    """Run `config` into `out_dir` and write `run.json` (the configuration, seed, versions,
-    device, precision, start time, wall time, command and files). Returns what the job made:
+    """Run `config` into `out_dir` and write `run.json` (the configuration and the `overrides`
+    that made it, seed, versions and source of jaxgem and its libraries, device, precision,
+    command, start time, wall time, status and the files made); `announce()` is called once
+    the input and the folder have passed their checks. Returns what the job made:
     trajectories by curve (online) or the table rows (erm).
+
+    The folder is checked first: it must be writable, and results of another configuration
+    there are refused unless `restart` (which removes them, and only them). Re-running the same
+    configuration resumes from the checkpoints there.
 
     - online: `eg.csv` (curve, hyperparameters, t, eg mean and standard error, seeds, and the
       ODE prediction `eg_theory`), `eg.png`, `<curve>.npz` (`jaxgem.Trajectory.load`) and
-      `<curve>.theory.npz` (the prediction per run), `<curve>.checkpoint.npz` to resume from, and
-      with `record.diagnostics` `diagnostics.csv` (how Gaussian the fields of each curve's first
-      run are at every record);
+      `<curve>.theory.npz` (the prediction per run, with each solve's status),
+      `<curve>.checkpoint.npz` to resume from, and with `record.diagnostics` `diagnostics.csv`
+      (how Gaussian the fields of each curve's first run are at every record);
     - erm: `curves.csv` (curve, kind `theory` or `erm`, alpha, test error and training loss with
       their standard errors, status) and `curves.png`; `quick` runs every other ERM point.
     """
+    preflight(config)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    previous = prepare_output(out, config, restart=restart)
+    if announce is not None:
+        announce()  # once the input and the folder are known to be good
+    if previous is not None and list(out.glob("*.checkpoint.npz")):
+        echo(f"resuming the run in {out} started {previous.get('started', '?')}")
     started, clock = datetime.now(timezone.utc), time.perf_counter()
+    record = {
+        "preset": config["name"],
+        "config": config,
+        "overrides": list(overrides),
+        "job": config["job"],
+        "seed": config["seed"],
+        **run_metadata(),
+        "dtype": str(jnp.zeros(()).dtype),
+        "started": started.isoformat(timespec="seconds"),
+        "command": sys.argv,
+    }
+    files: dict = {}
+
+    def save(status: str, **extra):
+        wall = round(time.perf_counter() - clock, 3)
+        save_json(out / "run.json", {**record, "status": status, "wall_s": wall, **extra})
+
+    save("running", files=files)
     job = _online if config["job"] == "online" else _erm
-    made, record = job(config, out, progress=progress, restart=restart, quick=quick, echo=echo)
-    save_json(
-        out / "run.json",
-        {
-            "preset": config["name"],
-            "config": config,
-            "job": config["job"],
-            "seed": config["seed"],
-            **run_metadata(),
-            "dtype": str(jnp.zeros(()).dtype),
-            "started": started.isoformat(timespec="seconds"),
-            "wall_s": round(time.perf_counter() - clock, 3),
-            "command": sys.argv,
-            **record,
-        },
+    context = dict(
+        progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
     )
+    try:
+        made, extra = job(config, out, save=lambda: save("running", files=files), **context)
+    except BaseException:
+        save("interrupted", files=files)
+        raise
+    save("finished", files=files, **extra)
+    echo(f"wrote {out}/: run.json, {', '.join(file_list(files))}")
     return made
+
+
+def preflight(config: dict) -> None:
+    """Refuse bad input of every curve before anything is computed (`build.preflight`)."""
+    for _, curve_config in curve_configs(config):
+        build.preflight(curve_config)
+
+
+def _title(config: dict, overrides: Sequence[str]) -> str:
+    """The plot's title: the description, or the name and what `--set` changed (the
+    description may no longer hold)."""
+    if not overrides:
+        return config["description"] or config["name"]
+    return f"{config['name']} with " + ", ".join(overrides)
 
 
 def _slug(name: str) -> str:
@@ -90,73 +134,116 @@ def _curve_name(label: str | None, kind: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- online
-def _online(config, out: Path, *, progress, restart, quick, echo):
+def _online(config, out: Path, *, progress, quick, echo, files, title, save):
     del quick
     data_key, run_key = jax.random.split(jax.random.key(config["seed"]))
     curves: dict[str, tuple[dict, object, str]] = {}
     for label, curve_config in curve_configs(config):
-        for kind, data in build.data_models(curve_config, data_key, out).items():
+        what = f"building the data model{'' if label is None else f' of {label}'}"
+        with status(what, enabled=progress):
+            models = build.data_models(curve_config, data_key, out)
+        for kind, data in models.items():
             curves[_curve_name(label, kind)] = (curve_config, data, label or "")
     results: dict[str, Trajectory] = {}
     predicted: dict[str, np.ndarray] = {}  # the ODE prediction (H, R) per curve
     spectra: dict[str, object] = {}  # a Gaussian equivalent shares its original's Omega
     diagnostics_rows: list[dict] = []
-    files = {}
+    files.update(table="eg.csv", trajectories={}, theory={}, checkpoints={})
+    theory_failures: dict[str, list[str]] = {}
     for name, (curve_config, data, label) in curves.items():
         stem = _slug(name)
         checkpoint = out / f"{stem}.checkpoint.npz"
-        if restart and checkpoint.exists():
-            checkpoint.unlink()
+        files["checkpoints"][name] = checkpoint.name
+        save()
         record = curve_config["record"]
-        trajectory = simulate(
-            build.problem(curve_config, data),
-            run_key,
-            seeds=curve_config["seeds"],
-            t_max=record["t_max"],
-            n_records=record["n_records"],
-            spacing=record["spacing"],
-            test_set_size=record["test_set_size"],
-            checkpoint=checkpoint,
-            progress=progress,
-            description=name,
-            record_weights=record["diagnostics"],
-        )
+        try:
+            with plain_warnings(echo):
+                trajectory = simulate(
+                    build.problem(curve_config, data),
+                    run_key,
+                    seeds=curve_config["seeds"],
+                    t_max=record["t_max"],
+                    n_records=record["n_records"],
+                    spacing=record["spacing"],
+                    test_set_size=record["test_set_size"],
+                    checkpoint=checkpoint,
+                    progress=progress,
+                    description=name,
+                    record_weights=record["diagnostics"],
+                )
+        except CheckpointMismatch:
+            raise ConfigError(
+                f"{checkpoint} was written by a different run (another configuration, seed or "
+                "version): add --restart to start afresh, or choose another --out"
+            ) from None
         trajectory.metadata["config"] = curve_config
         trajectory.save(out / f"{stem}.npz")
         results[name] = trajectory
-        files[name] = f"{stem}.npz"
-        if not isinstance(data, IIDGaussian):
-            spectra.setdefault(label, data.spectrum())
-        prediction = theory(trajectory, spectrum=spectra.get(label))
-        per_seed = np.where(trajectory.healthy[..., None], np.asarray(prediction.eg), np.nan)
-        predicted[name] = np.nanmean(per_seed, axis=1)
-        save_npz(out / f"{stem}.theory.npz", t=np.asarray(prediction.t), eg=per_seed)
+        files["trajectories"][name] = f"{stem}.npz"
+        if not isinstance(data, IIDGaussian) and label not in spectra:
+            with status(f"{name}: the spectrum of the input covariance", enabled=progress):
+                spectra[label] = data.spectrum()
+        with status(f"{name}: solving the ODE theory", enabled=progress):
+            prediction = theory(trajectory, spectrum=spectra.get(label))
+            eg = np.asarray(prediction.eg)
+        theory_failures[name] = _theory_report(trajectory, prediction)
+        per_seed = np.where(trajectory.healthy[..., None], eg, np.nan)
+        predicted[name] = _mean_of_finite(per_seed)
+        save_npz(
+            out / f"{stem}.theory.npz",
+            t=np.asarray(prediction.t),
+            eg=per_seed,
+            status=np.asarray(prediction.status),
+        )
+        files["theory"][name] = f"{stem}.theory.npz"
         rows = [row for n, t in results.items() for row in t.rows(predicted.get(n), curve=n)]
         save_csv(out / "eg.csv", rows)
         if record["diagnostics"]:
             diagnostics_rows += _diagnostics_rows(name, trajectory, run_key)
             save_csv(out / "diagnostics.csv", diagnostics_rows)
+            files["diagnostics"] = "diagnostics.csv"
+        save()
 
-    plot_learning_curves(
-        results, out / "eg.png", title=config["description"] or config["name"], theory=predicted
-    )
-    divergences = {n: t.divergence_report() for n, t in results.items()}
+    plot_learning_curves(results, out / "eg.png", title=title, theory=predicted)
+    files["plot"] = "eg.png"
     echo(summary_table(results, predicted))
-    for lines in divergences.values():
+    for lines in theory_failures.values():
         for line in lines:
             echo(line)
-    written = [f"{_slug(n)}.npz" for n in results] + [f"{_slug(n)}.theory.npz" for n in results]
-    echo(f"wrote {out}/eg.csv, eg.png, run.json and {', '.join(written)}")
     record = {
-        "files": {
-            "table": "eg.csv",
-            "plot": "eg.png",
-            "trajectories": files,
-            **({"diagnostics": "diagnostics.csv"} if config["record"]["diagnostics"] else {}),
-        },
-        "divergences": divergences,
+        "divergences": {n: t.divergence_report() for n, t in results.items()},
+        "theory_failures": theory_failures,
     }
     return results, record
+
+
+def _theory_report(trajectory: Trajectory, prediction) -> list[str]:
+    """One line per run whose theory stopped early, with its hyperparameters and seed."""
+    status_codes = np.asarray(prediction.status)
+    stops = prediction.stop_times()
+    hyper = trajectory.hyperparameters
+    lines = []
+    for h, s in zip(*np.nonzero(status_codes != SOLVED)):
+        what = ", ".join(f"{k}={v[h]:g}" for k, v in hyper.items())
+        reached = "" if np.isnan(stops[h, s]) else f" after t={stops[h, s]:.4g}"
+        why = (
+            "the order parameters blew up"
+            if status_codes[h, s] == DIVERGED
+            else "the solver used up its step budget"
+        )
+        lines.append(
+            f"theory {STATUS_NAMES[status_codes[h, s]]}: {what}, seed={trajectory.seeds[s]}"
+            f"{reached} ({why})"
+        )
+    return lines
+
+
+def _mean_of_finite(values: np.ndarray) -> np.ndarray:
+    """The mean over axis 1 of the finite entries; NaN where there are none."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=1)
+    total = np.where(finite, values, 0.0).sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def summary_table(curves: dict[str, Trajectory], theory: dict | None = None) -> str:
@@ -173,9 +260,17 @@ def summary_table(curves: dict[str, Trajectory], theory: dict | None = None) -> 
         mean, sem = traj.mean(), traj.sem()
         hyper = traj.hyperparameters
         for h in range(mean.shape[0]):
-            eg = f"{mean[h, last]:.5g} ± {sem[h, last]:.2g}"
+            if not np.isfinite(mean[h, last]):
+                eg = "diverged"
+            elif np.isfinite(sem[h, last]):
+                eg = f"{mean[h, last]:.5g} ± {sem[h, last]:.2g}"
+            else:
+                eg = f"{mean[h, last]:.5g} (no error bar)"
             ok = f"{traj.healthy[h].sum()}/{traj.healthy.shape[1]}"
-            predicted = f"{theory[name][h, last]:.5g}" if name in theory else "-"
+            predicted = "-"
+            if name in theory:
+                value = theory[name][h, last]
+                predicted = f"{value:.5g}" if np.isfinite(value) else "stopped"
             lines.append(
                 f"{name:<22}{hyper['lr'][h]:>8.3g}{hyper['noise'][h]:>8.3g}"
                 f"{hyper['batch_size'][h]:>6d}{traj.t[last]:>9.4g}{eg:>26}{predicted:>12}{ok:>10}"
@@ -194,22 +289,24 @@ def _diagnostics_rows(name: str, trajectory: Trajectory, key) -> list:
 
 
 # ---------------------------------------------------------------------------------------- erm
-def _erm(config, out: Path, *, progress, restart, quick, echo):
-    del progress, restart
+def _erm(config, out: Path, *, progress, quick, echo, files, title, save):
     data_key, teacher_key, erm_key = jax.random.split(jax.random.key(config["seed"]), 3)
     rows: list[dict] = []
     log_y: dict[str, bool] = {}
     for c, (label, curve_config) in enumerate(curve_configs(config)):
         erm = curve_config["erm"]
         label = label or f"{erm['loss']}, {erm['teacher']} teacher, lambda = {erm['lam']}"
-        for kind, data in build.data_models(curve_config, data_key, out).items():
+        with status(f"{label}: building the data model", enabled=progress):
+            models = build.data_models(curve_config, data_key, out)
+        for kind, data in models.items():
             name = label if kind != "gaussian_equivalent" else f"{label} (Gaussian equivalent)"
             log_y[name] = erm["log_y"]
-            model = build.erm_model(data, teacher_key)
             options = dict(teacher=erm["teacher"], noise=erm["noise"])
-            curve = learning_curve(
-                model, erm["loss"], jnp.asarray(erm["alphas"]), erm["lam"], **options
-            )
+            with status(f"{name}: the replica learning curve", enabled=progress):
+                model = build.erm_model(data, teacher_key)
+                curve = learning_curve(
+                    model, erm["loss"], jnp.asarray(erm["alphas"]), erm["lam"], **options
+                )
             for row in curve.rows():
                 rows.append(
                     _erm_row(
@@ -217,23 +314,24 @@ def _erm(config, out: Path, *, progress, restart, quick, echo):
                         "theory",
                         row["alpha"],
                         row["test_error"],
-                        0.0,
+                        float("nan"),  # no error bar: the theory is exact
                         row["train_loss"],
-                        0.0,
+                        float("nan"),
                         row["status"],
                     )
                 )
             simulate_at = erm["simulate_at"][::2] if quick else erm["simulate_at"]
             for i, alpha in enumerate(simulate_at):
-                result = simulate_erm(
-                    model,
-                    erm["loss"],
-                    float(alpha),
-                    erm["lam"],
-                    jax.random.fold_in(erm_key, 1000 * c + i),
-                    seeds=curve_config["seeds"],
-                    **options,
-                )
+                with status(f"{name}: ERM at alpha = {alpha:g}", enabled=progress):
+                    result = simulate_erm(
+                        model,
+                        erm["loss"],
+                        float(alpha),
+                        erm["lam"],
+                        jax.random.fold_in(erm_key, 1000 * c + i),
+                        seeds=curve_config["seeds"],
+                        **options,
+                    )
                 mean, sem = float(result.mean()), float(result.sem())
                 rows.append(
                     _erm_row(
@@ -249,9 +347,11 @@ def _erm(config, out: Path, *, progress, restart, quick, echo):
                 )
                 echo(f"{name}: alpha = {alpha:g}, ERM test error {mean:.4f} ± {sem:.4f}")
             save_csv(out / "curves.csv", rows)
-    plot_erm_curves(rows, out / "curves.png", title=config["description"], log_y=log_y)
-    echo(f"wrote {out}/curves.csv, curves.png, run.json")
-    return rows, {"quick": quick, "files": {"table": "curves.csv", "plot": "curves.png"}}
+            files["table"] = "curves.csv"
+            save()
+    plot_erm_curves(rows, out / "curves.png", title=title, log_y=log_y)
+    files["plot"] = "curves.png"
+    return rows, {"quick": quick}
 
 
 def _erm_row(curve, kind, alpha, test, test_sem, train, train_sem, status) -> dict:

@@ -31,24 +31,27 @@ __all__ = ["HiddenManifoldLimit", "marchenko_pastur"]
 
 def marchenko_pastur(delta: float, n_nodes: int, dtype=jnp.float32):
     """Nodes `s` and weights of the eigenvalue law of `F F^T / D` (`F` is `N x D` with iid unit
-    entries, `N / D = 1 / delta`): Gauss–Chebyshev nodes of the second kind on the bulk `[a, b]`,
-    which absorb the square-root edges, with the smooth factor `1 / s` in the weights; plus a node
-    at `0` with mass `1 - delta` when `delta < 1`. The weights sum to one.
+    entries, `N / D = 1 / delta`); plus a node at `0` with mass `1 - delta` when `delta < 1`. The
+    weights sum to one.
 
-    Converges exponentially for `delta != 1` (32 nodes give the moments to 1e-9); at `delta = 1`
-    the bulk touches `s = 0`, the factor `1 / s` is singular and convergence is algebraic (use
-    more nodes)."""
+    The bulk is parametrised by an angle, `s = 1 + y + 2 sqrt(y) cos(theta) = |1 + sqrt(y)
+    e^(i theta)|^2`, in which the law is `2 sin(theta)^2 / (pi s) dtheta` on `[0, pi]`: an even,
+    periodic, analytic function of `theta` that absorbs both square-root edges and, at `delta =
+    1`, the `1 / sqrt(s)` pole at `s = 0` (`sin(theta)^2 / s` is smooth there). The midpoint rule
+    in `theta` (nodes `(j + 1/2) pi / n_nodes`) is then exponentially accurate for every `delta`
+    (Trefethen & Weideman, SIAM Review 2014): with the default 128 nodes, integrals of smooth
+    functions of `s` (moments, resolvents `1 / (s + lambda)` with `lambda >= 0.1`) are exact to
+    1e-12 at `delta` in {0.5, 1, 2} and to about 1e-6 at `delta` = 0.9 or 1.1, where the pole
+    of `1 / s` comes within `|log delta| / 2` of the real `theta` axis (use more nodes
+    there)."""
     if not delta > 0:
         raise ValueError(f"delta = D / N must be positive, got {delta}")
     if int(n_nodes) < 2:
         raise ValueError(f"n_nodes must be at least 2, got {n_nodes}")
     y = 1.0 / float(delta)
-    a, b = (1 - np.sqrt(y)) ** 2, (1 + np.sqrt(y)) ** 2
-    i = np.arange(1, n_nodes + 1)
-    theta = i * np.pi / (n_nodes + 1)
-    centre, half = (a + b) / 2, (b - a) / 2
-    s = centre + half * np.cos(theta)
-    weights = np.pi / (n_nodes + 1) * np.sin(theta) ** 2 * half**2 / (2 * np.pi * y * s)
+    theta = (np.arange(n_nodes) + 0.5) * np.pi / n_nodes
+    s = 1 + y + 2 * np.sqrt(y) * np.cos(theta)
+    weights = 2 / n_nodes * np.sin(theta) ** 2 / s
     bulk = min(1.0, float(delta))
     weights = weights * bulk / weights.sum()  # exact mass; the correction is O(quadrature error)
     if delta < 1:

@@ -5,11 +5,14 @@ into a data model with its moments (Goldt et al., MSML 2021)."""
 from __future__ import annotations
 
 import abc
+import io
 from collections.abc import Callable
 
 import equinox as eqx
 import jax
 from jaxtyping import Array, Float
+
+from ..io import atomic_write_bytes
 
 __all__ = ["Generator", "FunctionGenerator", "save_generator", "load_generator"]
 
@@ -62,8 +65,10 @@ class FunctionGenerator(Generator):
 
 def save_generator(path, generator: Generator) -> None:
     """Write the generator's arrays (equinox serialisation); load them into a generator of the
-    same structure with `load_generator`."""
-    eqx.tree_serialise_leaves(path, generator)
+    same structure with `load_generator`. Written atomically."""
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, generator)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_generator(path, like: Generator) -> Generator:

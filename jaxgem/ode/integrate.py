@@ -3,14 +3,16 @@ as objects, and one compiled, vmapped solve for any batch of runs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import diffrax
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 from jaxtyping import Array
 
-__all__ = ["Integration", "integrate", "solve_runs"]
+__all__ = ["Integration", "integrate", "solve_runs", "SOLVED", "DIVERGED", "FAILED"]
 
 
 class Integration(eqx.Module):
@@ -25,7 +27,12 @@ class Integration(eqx.Module):
     - `adjoint`: how gradients flow through the solve (default
       `diffrax.RecursiveCheckpointAdjoint()`).
     - `dt0`: the first (or the fixed) step.
-    - `max_steps`: the step budget; a solve that exhausts it reports failure (`eg = NaN`).
+    - `max_steps`: the step budget of each run; a solve that exhausts it stops there
+      (status `FAILED`, `eg = NaN` from then on). Under `vmap` the runs step together, so the
+      budget also bounds what one failing run costs the others.
+    - `divergence_threshold`: a run whose state has an entry above it in magnitude, or a
+      non-finite one, stops at once (status `DIVERGED`, `eg = NaN` from then on) instead of
+      walking to its step budget.
     """
 
     solver: diffrax.AbstractSolver = diffrax.Tsit5()
@@ -35,6 +42,7 @@ class Integration(eqx.Module):
     adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
     dt0: float = 0.01
     max_steps: int = eqx.field(static=True, default=1_000_000)
+    divergence_threshold: float = 1e6
 
     def __check_init__(self):
         checks = (
@@ -53,11 +61,28 @@ class Integration(eqx.Module):
                 f"dt0 must be positive and max_steps a positive integer, got {self.dt0!r}, "
                 f"{self.max_steps!r}"
             )
+        if not self.divergence_threshold > 0:
+            raise ValueError(
+                f"divergence_threshold must be positive, got {self.divergence_threshold!r}"
+            )
+
+
+#: `ODESolution.status` codes of one run's solve.
+SOLVED, DIVERGED, FAILED = 0, 1, 2
+STATUS_NAMES = ("solved", "diverged", "failed")
+
+
+def _diverged(t, y, args, *, threshold, **kwargs) -> Array:
+    """The event that stops a blowing-up solve: a non-finite or too large state entry."""
+    del t, args, kwargs
+    leaves = [jnp.abs(leaf) for leaf in jax.tree.leaves(y)]
+    return jnp.any(jnp.stack([~jnp.all(leaf <= threshold) for leaf in leaves]))
 
 
 def integrate(vector_field, y0, args, times, integration: Integration):
     """Solve `dy/dt = vector_field(t, y, args)` from `times[0]`, saving at `times`; returns the
-    saved states and whether the solve succeeded (never raises on failure)."""
+    saved states (non-finite after a stop) and the status code (`SOLVED`, `DIVERGED` or
+    `FAILED`); never raises."""
     solution = diffrax.diffeqsolve(
         diffrax.ODETerm(vector_field),
         integration.solver,
@@ -70,9 +95,17 @@ def integrate(vector_field, y0, args, times, integration: Integration):
         stepsize_controller=integration.stepsize_controller,
         adjoint=integration.adjoint,
         max_steps=integration.max_steps,
+        event=diffrax.Event(
+            functools.partial(_diverged, threshold=integration.divergence_threshold)
+        ),
         throw=False,
     )
-    return solution.ys, solution.result == diffrax.RESULTS.successful
+    status = jnp.where(
+        solution.result == diffrax.RESULTS.successful,
+        SOLVED,
+        jnp.where(solution.result == diffrax.RESULTS.event_occurred, DIVERGED, FAILED),
+    )
+    return solution.ys, status
 
 
 @eqx.filter_jit
@@ -87,12 +120,12 @@ def solve_runs(
     integration: Integration,
 ):
     """One compiled solve for a batch of runs: `y0` and `run_args` carry a leading run axis,
-    `shared` is common to all; `observe(ys, run_args, shared, success)` turns the saved states
+    `shared` is common to all; `observe(ys, run_args, shared, status)` turns the saved states
     of one run into what is returned. New values of any array reuse the compilation
     (`eqx.debug.get_num_traces(solve_runs)` counts traces)."""
 
     def one(y0, run_args):
-        ys, success = integrate(vector_field, y0, (run_args, shared), times, integration)
-        return observe(ys, run_args, shared, success)
+        ys, status = integrate(vector_field, y0, (run_args, shared), times, integration)
+        return observe(ys, run_args, shared, status)
 
     return jax.vmap(one)(y0, run_args)

@@ -71,6 +71,7 @@ def theory(
     adjoint: diffrax.AbstractAdjoint | None = None,
     dt0: float | None = None,
     max_steps: int | None = None,
+    divergence_threshold: float | None = None,
 ) -> ODESolution:
     """The ODE theory of online SGD for `source`, one solution per hyperparameter run and start.
 
@@ -93,9 +94,12 @@ def theory(
       defaulting to `Integration`'s (`Tsit5()`, `PIDController(rtol=1e-6, atol=1e-8)`,
       `RecursiveCheckpointAdjoint()`, `0.01`, `10^6`); e.g. fixed-step Euler with
       `solver=diffrax.Euler(), stepsize_controller=diffrax.ConstantStepSize(), dt0=0.01`.
+    - `divergence_threshold`: a run whose order parameters exceed it in magnitude stops at once
+      (default `1e6`), so a diverging run costs the others nothing.
 
     **Returns:** an `ODESolution` with batch axes `(H, *start)`: hyperparameter runs first, then
-    the seeds (or the batch axes of `start`); `eg` is NaN where a solve failed.
+    the seeds (or the batch axes of `start`); `status` says per run whether its solve finished,
+    diverged or failed (`solution.report()`), and `eg` is NaN from where a solve stopped.
 
     Example:
     ```python
@@ -150,6 +154,7 @@ def theory(
         adjoint=adjoint,
         dt0=dt0,
         max_steps=max_steps,
+        divergence_threshold=divergence_threshold,
     )
     integration = Integration(**{k: v for k, v in choices.items() if v is not None})
     options = dict(second_order=second_order, spectrum=spectrum, n_bins=n_bins)
@@ -174,8 +179,8 @@ def _iid(data: IIDGaussian, problem, initial, times, integration, options):
     H = problem.hyperparameters.size
     runs = _runs(problem, flat.T, flat.A, options["second_order"])
     y0 = _spread(H, OrderParameterState(Q=flat.Q, R=flat.R, v=flat.v))
-    Q, R, v, eg = solve_runs(iid_vector_field, _observe_iid, y0, runs, None, times, integration)
-    return _solution(batch, times, runs, Q, R, v, eg)
+    solved = solve_runs(iid_vector_field, _observe_iid, y0, runs, None, times, integration)
+    return _solution(batch, times, runs, *solved)
 
 
 @_theory.register
@@ -286,18 +291,18 @@ def _runs(problem: Problem, T, A, second_order: bool) -> RunArgs:
     )
 
 
-def _observe_iid(ys, runs, shared, success):
+def _observe_iid(ys, runs, shared, status):
     del shared
-    return ys.Q, ys.R, ys.v, _error_along(ys.Q, ys.R, ys.v, runs, success)
+    return ys.Q, ys.R, ys.v, _error_along(ys.Q, ys.R, ys.v, runs), status
 
 
-def _observe_spectral(ys, args, spectrum, success):
+def _observe_spectral(ys, args, spectrum, status):
     Q, R = jax.vmap(overlaps, in_axes=(0, 0, None))(ys.q, ys.r, spectrum)
-    return Q, R, ys.v, _error_along(Q, R, ys.v, args.run, success)
+    return Q, R, ys.v, _error_along(Q, R, ys.v, args.run), status
 
 
-def _error_along(Q, R, v, runs: RunArgs, success) -> Array:
-    """`eg` at every saved time (NaN if the solve failed)."""
+def _error_along(Q, R, v, runs: RunArgs) -> Array:
+    """`eg` at every saved time (NaN from where a solve stopped)."""
     n = Q.shape[0]
     op = OrderParameters(
         Q=Q,
@@ -307,7 +312,8 @@ def _error_along(Q, R, v, runs: RunArgs, success) -> Array:
         A=jnp.broadcast_to(runs.A, (n,) + runs.A.shape),
     )
     eg = generalisation_error(op, runs.activation, runs.teacher_activation)
-    return jnp.where(success, eg, jnp.nan)
+    finite = jnp.all(jnp.isfinite(Q), axis=(-2, -1)) & jnp.all(jnp.isfinite(v), axis=-1)
+    return jnp.where(finite & jnp.isfinite(eg), eg, jnp.nan)
 
 
 def _solve_spectral(problem, spectrum, densities, T, A, times, integration, options, batch=None):
@@ -318,17 +324,24 @@ def _solve_spectral(problem, spectrum, densities, T, A, times, integration, opti
     H = problem.hyperparameters.size
     runs = _runs(problem, T, A, options["second_order"])
     args = SpectralRunArgs(run=runs, t_tilde=_spread(H, t_tilde))
-    Q, R, v, eg = solve_runs(
+    solved = solve_runs(
         spectral_vector_field, _observe_spectral, _spread(H, y0), args, spectrum, times, integration
     )
     batch = (A.shape[0],) if batch is None else batch
-    return _solution(batch, times, runs, Q, R, v, eg)
+    return _solution(batch, times, runs, *solved)
 
 
-def _solution(batch, times, runs: RunArgs, Q, R, v, eg) -> ODESolution:
+def _solution(batch, times, runs: RunArgs, Q, R, v, eg, status) -> ODESolution:
     """Unflatten the run axis into `(H, *batch)`."""
     H = runs.hyper.lr.shape[0] // max(int(np.prod(batch, dtype=int)), 1)
     shape = lambda a: a.reshape((H,) + tuple(batch) + a.shape[1:])  # noqa: E731
     return ODESolution(
-        t=times, Q=shape(Q), R=shape(R), v=shape(v), T=shape(runs.T), A=shape(runs.A), eg=shape(eg)
+        t=times,
+        Q=shape(Q),
+        R=shape(R),
+        v=shape(v),
+        T=shape(runs.T),
+        A=shape(runs.A),
+        eg=shape(eg),
+        status=shape(status),
     )

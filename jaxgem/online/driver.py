@@ -10,6 +10,7 @@ keeping the others.
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -150,7 +151,9 @@ def simulate(
             observations = dict(observations, w=state.students.w)
         recorder.record(r, observations)
 
-    chunk = max(1, math.ceil(blocks[-1] / 100))
+    # blocks per compiled call: a hundredth of the run, at most, and adapted so that a call
+    # takes about a quarter of a second (the bar moves, and Ctrl-C or a save waits no longer)
+    chunk, largest = 1, max(1, math.ceil(blocks[-1] / 100))
     bar = tqdm(
         total=int(blocks[-1]),
         desc=description,
@@ -158,8 +161,19 @@ def simulate(
         mininterval=1.0,
         bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]",
     )
-    bar.set_postfix_str(f"t_max={t[-1]:.4g}", refresh=False)
-    bar.update(int(blocks[recorder.completed - 1]) if recorder.completed else 0)
+    block_time = steps_per_block / N
+
+    def show(done: int):
+        bar.set_postfix_str(f"t = {done * block_time:.4g} of {t[-1]:.4g}", refresh=False)
+
+    done = int(blocks[recorder.completed - 1]) if recorder.completed else 0
+    show(done)
+    bar.update(done)
+    if progress and recorder.completed:
+        bar.write(
+            f"{description}: resumed from {checkpoint} at t = {t[recorder.completed - 1]:.4g}",
+            file=sys.stderr,
+        )
     last_save = time.monotonic()
     step_args = (data, hyper, steps_per_block, max_batch, problem.train_second_layer)
     if recorder.completed == 0:
@@ -168,8 +182,13 @@ def simulate(
         for r in range(recorder.completed, len(blocks)):
             while int(state.blocks_done) < blocks[r]:
                 n = min(chunk, blocks[r] - int(state.blocks_done))
+                started = time.monotonic()
                 state = advance(state, jnp.asarray(n, jnp.int32), *step_args)
+                show(int(state.blocks_done))
                 bar.update(n)
+                took = time.monotonic() - started
+                if n == chunk:
+                    chunk = int(min(largest, 2 * chunk, max(1, chunk * 0.25 / max(took, 1e-3))))
             record(r)
             if saver is not None and time.monotonic() - last_save > save_every:
                 saver.save(state, recorder)

@@ -127,7 +127,7 @@ class Checkpoint:
             return state
         with np.load(self.path, allow_pickle=False) as data:
             if str(data["fingerprint"]) != self.fingerprint:
-                raise ValueError(
+                raise CheckpointMismatch(
                     f"checkpoint {self.path} was written by a different run (other configuration, "
                     "networks, data or key); delete it or choose another path"
                 )
@@ -138,6 +138,10 @@ class Checkpoint:
         arrays = recorder.arrays()
         arrays.update(_state_arrays(state), fingerprint=np.array(self.fingerprint))
         save_npz(self.path, **arrays)
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint file written by a different run than the one asked to resume from it."""
 
 
 def fingerprint(static: dict, *trees) -> str:

@@ -145,7 +145,9 @@ class GaussianCovariateModel(eqx.Module):
         cls, gamma: float, activation: Activation | str = "erf", *, rho=1.0, n_nodes: int = 256
     ) -> GaussianCovariateModel:
         """The proportional limit `p, D -> infinity`, `D / p = gamma`, of `random_features`:
-        `of(HiddenManifoldLimit(gamma, activation, n_nodes=n_nodes), rho=rho)`."""
+        `of(HiddenManifoldLimit(gamma, activation, n_nodes=n_nodes), rho=rho)`. With the default
+        256 Marchenko–Pastur nodes the replica errors are converged to 1e-6 (relative) at
+        `gamma` = 0.5, 1 and 2 (`data.marchenko_pastur`)."""
         return cls.of(HiddenManifoldLimit(gamma, activation, n_nodes=n_nodes), rho=rho)
 
     @property
