@@ -116,14 +116,16 @@ class Trajectory:
             Q=self.Q[0, :, 0], R=self.R[0, :, 0], T=self.T, v=self.v[0, :, 0], A=self.A
         )
 
+    def run_label(self, h: int, s: int) -> str:
+        """Run `(h, s)` named by its hyperparameters and seed, e.g. `lr=0.5, ..., seed=3`."""
+        hyper = ", ".join(f"{k}={v[h]:g}" for k, v in self.hyperparameters.items())
+        return f"{hyper}, seed={self.seeds[s]}"
+
     def divergence_report(self) -> list[str]:
         """One line per diverged run: which hyperparameters, which seed, when."""
         lines = []
         for h, s in zip(*np.nonzero(~self.healthy)):
-            hyper = ", ".join(f"{k}={v[h]:g}" for k, v in self.hyperparameters.items())
-            lines.append(
-                f"run diverged: {hyper}, seed={self.seeds[s]} at t={self.diverged_at[h, s]:g}"
-            )
+            lines.append(f"run diverged: {self.run_label(h, s)} at t={self.diverged_at[h, s]:g}")
         return lines
 
     # ----------------------------------------------------------------------------- tables, files

@@ -27,7 +27,6 @@ from ..data import IIDGaussian
 from ..diagnostics import field_gaussianity_along
 from ..io import save_csv, save_json, save_npz
 from ..ode import theory
-from ..ode.integrate import DIVERGED, SOLVED, STATUS_NAMES
 from ..online import simulate
 from ..online.recorder import CheckpointMismatch
 from ..provenance import run_metadata
@@ -186,7 +185,7 @@ def _online(config, out: Path, *, progress, quick, echo, files, title, save):
         with status(f"{name}: solving the ODE theory", enabled=progress):
             prediction = theory(trajectory, spectrum=spectra.get(label))
             eg = np.asarray(prediction.eg)
-        theory_failures[name] = _theory_report(trajectory, prediction)
+        theory_failures[name] = prediction.report(label=lambda i, run=trajectory: run.run_label(*i))
         per_seed = np.where(trajectory.healthy[..., None], eg, np.nan)
         predicted[name] = _mean_of_finite(per_seed)
         save_npz(
@@ -215,27 +214,6 @@ def _online(config, out: Path, *, progress, quick, echo, files, title, save):
         "theory_failures": theory_failures,
     }
     return results, record
-
-
-def _theory_report(trajectory: Trajectory, prediction) -> list[str]:
-    """One line per run whose theory stopped early, with its hyperparameters and seed."""
-    status_codes = np.asarray(prediction.status)
-    stops = prediction.stop_times()
-    hyper = trajectory.hyperparameters
-    lines = []
-    for h, s in zip(*np.nonzero(status_codes != SOLVED)):
-        what = ", ".join(f"{k}={v[h]:g}" for k, v in hyper.items())
-        reached = "" if np.isnan(stops[h, s]) else f" after t={stops[h, s]:.4g}"
-        why = (
-            "the order parameters blew up"
-            if status_codes[h, s] == DIVERGED
-            else "the solver used up its step budget"
-        )
-        lines.append(
-            f"theory {STATUS_NAMES[status_codes[h, s]]}: {what}, seed={trajectory.seeds[s]}"
-            f"{reached} ({why})"
-        )
-    return lines
 
 
 def _mean_of_finite(values: np.ndarray) -> np.ndarray:

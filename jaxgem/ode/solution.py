@@ -8,7 +8,7 @@ import numpy as np
 from jaxtyping import Array
 
 from ..order_parameters import OrderParameters
-from .integrate import SOLVED, STATUS_NAMES
+from .integrate import DIVERGED, SOLVED, STATUS_NAMES
 
 __all__ = ["ODESolution"]
 
@@ -47,9 +47,10 @@ class ODESolution(eqx.Module):
         stopped = np.asarray(self.status) != SOLVED
         return np.where(stopped & finite.any(-1), t[last], np.nan)
 
-    def report(self) -> list[str]:
-        """One line per run whose solve did not finish: its index `(h, ...)`, what happened and
-        the last time it reached."""
+    def report(self, label=None) -> list[str]:
+        """One line per run whose solve did not finish: the run (`label(index)`, default its
+        index `(h, ...)`), what happened and the last time it reached."""
+        label = label or (lambda index: f"run {index}")
         status, stops = np.asarray(self.status), self.stop_times()
         lines = []
         for index in zip(*np.nonzero(status != SOLVED)):
@@ -57,10 +58,10 @@ class ODESolution(eqx.Module):
             reached = "" if np.isnan(stops[index]) else f" after t = {stops[index]:.4g}"
             why = (
                 "the order parameters blew up"
-                if status[index] == 1
+                if status[index] == DIVERGED
                 else "the step-size controller used up max_steps (a stiff or non-smooth solve)"
             )
-            lines.append(f"theory run {index}: {STATUS_NAMES[status[index]]}{reached}: {why}")
+            lines.append(f"theory {STATUS_NAMES[status[index]]}: {label(index)}{reached} ({why})")
         return lines
 
     def order_parameters(self) -> OrderParameters:
