@@ -2,8 +2,9 @@
 
 Every activation `g` knows its value, its derivative, the Gaussian moments used to centre and
 project generator outputs, the Gaussian-equivalence coefficients `kappa` (THEORY.md Sec. 2) and the
-two-point integral `I2(C) = E[g(u1) h(u2)]`, `(u1, u2) ~ N(0, C)` (THEORY.md Sec. 1-2), and the
-ODE integrals `I3`, `I4`, `J2`. `Activation` is abstract; every concrete activation is final and
+two-point integral `I2(C) = E[g(u1) h(u2)]`, `(u1, u2) ~ N(0, C)` (THEORY.md Sec. 1-2), the
+ODE integrals `I3`, `I4`, `J2` and Stein's coefficients (`stein`, for the spectral ODEs).
+`Activation` is abstract; every concrete activation is final and
 declares the closed forms it has by type (`WithI2`, `WithConditionalMean`, ...): erf, linear and
 ReLU (its `I4` by the orthant moment) have all of them, sign and quadratic `I2`, tanh and user
 functions (`Custom`) none. Mixed pairs `g != h` and activations without a closed form use
@@ -147,6 +148,24 @@ class Activation(eqx.Module):
         identity = lambda u: u  # noqa: E731
         return expect_nd([self.derivative, identity, third], C, self.quadrature_order_3d)
 
+    def stein(self, C: Float[Array, "*batch 2 2"], other: Activation | None = None):
+        """Stein's coefficients `(a, b) = (E[g''(u1) h(u2)], E[g'(u1) h'(u2)])`, `(u1, u2) ~
+        N(0, C)`, `h = other` (default `g`): for every field `z` jointly Gaussian with them,
+        `E[g'(u1) z h(u2)] = Cov(z, u1) a + Cov(z, u2) b` (the projections of the spectral ODEs,
+        THEORY.md Sec. 5).
+
+        In closed form where the activation declares it (smooth in `C`, also where `u1` and `u2`
+        are collinear). Otherwise from `I3` at `z = u1` and `z = u2`, a 2 x 2 system solved by
+        a pseudo-inverse: exact unless the fields are nearly collinear, where only the
+        projection onto their span is defined.
+        """
+        C = jnp.asarray(C)
+        if isinstance(self, WithI3) and self._same_kind(other):
+            return self.closed_stein(C)
+        at_first = self.i3(C[..., (0, 0, 1), :][..., :, (0, 0, 1)], other)
+        at_second = self.i3(C[..., (0, 1, 1), :][..., :, (0, 1, 1)], other)
+        return _solve_2x2(C, at_first, at_second)
+
     def i4(
         self,
         C: Float[Array, "*batch 4 4"],
@@ -205,10 +224,15 @@ class WithI2(Activation):
 
 
 class WithI3(Activation):
-    """Declares `E[g'(u1) u2 g(u3)]` in closed form."""
+    """Declares Stein's coefficients `(E[g''(u1) g(u2)], E[g'(u1) g'(u2)])` in closed form, and
+    so `I3 = E[g'(u1) u2 g(u3)] = C12 a + C23 b` (Stein's lemma for the middle field)."""
 
     @abc.abstractmethod
-    def closed_i3(self, C: Array) -> Array: ...
+    def closed_stein(self, C: Array) -> tuple[Array, Array]: ...
+
+    def closed_i3(self, C: Array) -> Array:
+        a, b = self.closed_stein(C[..., ::2, ::2])
+        return C[..., 0, 1] * a + C[..., 1, 2] * b
 
 
 class WithI4(Activation):
@@ -223,6 +247,14 @@ class WithJ2(Activation):
 
     @abc.abstractmethod
     def closed_j2(self, C: Array) -> Array: ...
+
+
+def _solve_2x2(M: Array, y1: Array, y2: Array) -> tuple[Array, Array]:
+    """`(a, b)` of the symmetric system `M (a, b) = (y1, y2)`, batched, by a Hermitian
+    pseudo-inverse with a relative cutoff (the minimum-norm solution where `M` is singular)."""
+    rtol = 1e-4 if jnp.finfo(M.dtype).bits <= 32 else 1e-9
+    solution = jnp.linalg.pinv(M, rtol=rtol, hermitian=True) @ jnp.stack([y1, y2], -1)[..., None]
+    return solution[..., 0, 0], solution[..., 1, 0]
 
 
 def _conditioned_i2(outer: Activation, inner: Activation, C: Array, order: int) -> Array:
@@ -265,11 +297,10 @@ class Erf(WithGaussianMoments, WithConditionalMean, WithI2, WithI3, WithI4, With
         c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
         return (2.0 / math.pi) * _atan2_arcsine(c12, (1.0 + c11) * (1.0 + c22))
 
-    def closed_i3(self, C):
-        c11, c12, c13 = C[..., 0, 0], C[..., 0, 1], C[..., 0, 2]
-        c23, c33 = C[..., 1, 2], C[..., 2, 2]
-        lambda3 = (1 + c11) * (1 + c33) - c13**2
-        return (2 / math.pi) * (c23 * (1 + c11) - c12 * c13) / ((1 + c11) * jnp.sqrt(lambda3))
+    def closed_stein(self, C):
+        c11, c12 = C[..., 0, 0], C[..., 0, 1]
+        b = self.closed_j2(C)
+        return -c12 * b / (1 + c11), b
 
     def closed_i4(self, C):
         c = lambda a, b: C[..., a - 1, b - 1]  # noqa: E731  (1-based, as in THEORY.md)
@@ -322,8 +353,9 @@ class Linear(WithGaussianMoments, WithConditionalMean, WithI2, WithI3, WithI4, W
     def closed_i2(self, C):
         return jnp.asarray(C)[..., 0, 1]
 
-    def closed_i3(self, C):
-        return jnp.asarray(C)[..., 1, 2]
+    def closed_stein(self, C):
+        b = self.closed_j2(C)
+        return jnp.zeros_like(b), b
 
     def closed_i4(self, C):
         return jnp.asarray(C)[..., 2, 3]
@@ -362,14 +394,13 @@ class ReLU(WithGaussianMoments, WithConditionalMean, WithI2, WithI3, WithI4, Wit
         angle = math.pi / 2 + _atan2_arcsine(c12, c11 * c22)
         return (root + c12 * angle) / (2 * math.pi)
 
-    def closed_i3(self, C):
-        c11, c12, c13 = C[..., 0, 0], C[..., 0, 1], C[..., 0, 2]
-        c23, c33 = C[..., 1, 2], C[..., 2, 2]
-        rho, scale = _correlation(c13, c11 * c33)
+    def closed_stein(self, C):
+        """`g''` is a point mass at 0: `a = p(u1 = 0) E[relu(u2) | u1 = 0]`."""
+        c11, c12, c22 = C[..., 0, 0], C[..., 0, 1], C[..., 1, 1]
+        rho, scale = _correlation(c12, c11 * c22)
         root = scale * jnp.sqrt((1.0 - rho) * (1.0 + rho))
-        ratio, _ = _safe_ratio(c12 * root, 2 * math.pi * c11)
-        angle = math.pi / 2 + _atan2_arcsine(c13, c11 * c33)
-        return ratio + c23 * angle / (2 * math.pi)
+        a, _ = _safe_ratio(root, 2 * math.pi * c11)
+        return a, self.closed_j2(C)
 
     def closed_i4(self, C):
         """`E[1{u1>0} 1{u2>0} relu(u3) relu(u4)]`: an orthant moment by sequential

@@ -92,8 +92,9 @@ def theory(
       eigenvalues in a bin coincide).
     - `solver`, `stepsize_controller`, `adjoint`, `dt0`, `max_steps`: diffrax's choices, each
       defaulting to `Integration`'s (`Tsit5()`, `PIDController(rtol=1e-6, atol=1e-8)`,
-      `RecursiveCheckpointAdjoint()`, `0.01`, `10^6`); e.g. fixed-step Euler with
-      `solver=diffrax.Euler(), stepsize_controller=diffrax.ConstantStepSize(), dt0=0.01`.
+      `RecursiveCheckpointAdjoint()`, `0.01`, and a step budget of 128 steps per unit of time,
+      at least 4096, or exactly the steps to the last time for fixed steps); e.g. fixed-step
+      Euler with `solver=diffrax.Euler(), stepsize_controller=diffrax.ConstantStepSize(), dt0=0.01`.
     - `divergence_threshold`: a run whose order parameters exceed it in magnitude stops at once
       (default `1e6`), so a diverging run costs the others nothing.
 
@@ -157,6 +158,7 @@ def theory(
         divergence_threshold=divergence_threshold,
     )
     integration = Integration(**{k: v for k, v in choices.items() if v is not None})
+    integration = integration.for_times(times)
     options = dict(second_order=second_order, spectrum=spectrum, n_bins=n_bins)
     return _theory(problem.data, problem, initial, times, integration, options)
 

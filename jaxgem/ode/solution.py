@@ -59,7 +59,8 @@ class ODESolution(eqx.Module):
             why = (
                 "the order parameters blew up"
                 if status[index] == DIVERGED
-                else "the step-size controller used up max_steps (a stiff or non-smooth solve)"
+                else "the solve used up its step budget, max_steps: a stiff or non-smooth "
+                "right-hand side; raise max_steps= or use fixed steps"
             )
             lines.append(f"theory {STATUS_NAMES[status[index]]}: {label(index)}{reached} ({why})")
         return lines

@@ -5,8 +5,9 @@ Sec. 5.
 Diagonalise `Omega = sum_tau rho_tau psi_tau psi_tau^T / N` (`|psi_tau|^2 = N`). The densities
 `q_kl(tau) = Gw_k Gw_l`, `r_kn(tau) = Gw_k Gb_n`, `t~_nm(tau) = Gb_n Gb_m` with
 `Gw = w psi / sqrt N`, `Gb = B Phi^T psi / sqrt N` give `Q = <rho q>`, `R = delta^{-1/2} <r>`,
-`T = B B^T / D`. With the projection coefficients `a, b` (student) and `c, d` (teacher) of
-Stein's lemma, `alpha_k = -sum_j v_j a_kj + sum_n A_n c_kn`, `beta_kj = -v_j b_kj`,
+`T = B B^T / D`. With Stein's coefficients `a = E[g''(lambda_k) g(lambda_j)]`,
+`b = E[g'(lambda_k) g'(lambda_j)]` of the student pairs and `c, d` of the student-teacher pairs
+(`Activation.stein`), `alpha_k = -sum_j v_j a_kj + sum_n A_n c_kn`, `beta_kj = -v_j b_kj`,
 `gamma_kn = A_n d_kn`:
 ```
 G^r_km = rho (alpha_k r_km + sum_j beta_kj r_jm) + delta^{-1/2} sum_n gamma_kn t~_nm
@@ -29,7 +30,7 @@ from jaxtyping import Array
 
 from ..data.spectrum import Spectrum
 from .iid import RunArgs
-from .integrals import field_covariance, integral_tensors
+from .integrals import field_covariance, integral_tensors, sub_covariance
 
 __all__ = ["SpectralState", "SpectralRunArgs", "spectral_vector_field", "coarse_grain", "overlaps"]
 
@@ -86,41 +87,20 @@ def overlaps(q, r, spectrum: Spectrum):
     return Q, R
 
 
-def _solve_2x2(m11, m12, m22, y1, y2):
-    """Least-squares `(a, b)` of `[[m11, m12], [m12, m22]] (a, b) = (y1, y2)`, batched.
+def _projection_coefficients(C, K, activation, teacher_activation):
+    """Stein's coefficients `a, b (K, K)` of the student pairs and `c, d (K, M)` of the
+    student-teacher pairs (THEORY.md Sec. 5, `Activation.stein`): for a field `z` jointly
+    Gaussian with `(lambda_k, u)`, `E[g'(lambda_k) g(u) z] = Cov(z, lambda_k) a + Cov(z, u) b`.
 
-    A Hermitian pseudo-inverse with a relative cutoff: when two fields become (nearly) collinear
-    (two student units on the unspecialised plateau, or a student aligned with a teacher) the
-    system is singular and its determinant is rounding noise; the projection onto the span of
-    the fields, which is all the ODEs use, stays well defined. Identical to the inverse when
-    the system is well conditioned.
+    Taken directly as `a = E[g''(lambda_k) g(u)]`, `b = E[g'(lambda_k) g'(u)]` where the
+    activation has them in closed form: smooth where two fields become collinear (student units
+    on the unspecialised plateau, a student aligned with a teacher), where solving for them
+    from `I3` is ill-conditioned and defeats an adaptive step-size controller.
     """
-    M = jnp.stack([jnp.stack([m11, m12], -1), jnp.stack([m12, m22], -1)], -2)
-    rtol = 1e-4 if jnp.finfo(M.dtype).bits <= 32 else 1e-9
-    solution = jnp.linalg.pinv(M, rtol=rtol, hermitian=True) @ jnp.stack([y1, y2], -1)[..., None]
-    return solution[..., 0, 0], solution[..., 1, 0]
-
-
-def _projection_coefficients(Q, R, T, I3, K):
-    """Stein-lemma coefficients `a, b (K, K)` and `c, d (K, M)` (THEORY.md Sec. 5): for a field
-    `z` jointly Gaussian with `(lambda_k, u)`, `E[g'(lambda_k) g(u) z] = Cov(z, lambda_k) a +
-    Cov(z, u) b`."""
-    k = jnp.arange(K)
-    kkj = I3[k, k, :K]  # I3(k, k, j)
-    kjj = jnp.diagonal(I3[:, :K, :K], axis1=1, axis2=2)  # I3(k, j, j)
-    qd = jnp.diagonal(Q)
-    a, b = _solve_2x2(
-        jnp.broadcast_to(qd[:, None], Q.shape), Q, jnp.broadcast_to(qd[None, :], Q.shape), kkj, kjj
-    )
-    eye = jnp.eye(K, dtype=bool)
-    a = jnp.where(eye, I3[k, k, k][:, None] / jnp.where(qd > 0, qd, 1.0)[:, None], a)
-    b = jnp.where(eye, 0.0, b)
-    kkn = I3[k, k, K:]  # I3(k, k, n)
-    knn = jnp.diagonal(I3[:, K:, K:], axis1=1, axis2=2)  # I3(k, n, n)
-    td = jnp.diagonal(T)
-    c, d = _solve_2x2(
-        jnp.broadcast_to(qd[:, None], R.shape), R, jnp.broadcast_to(td[None, :], R.shape), kkn, knn
-    )
+    k, fields = jnp.arange(K), jnp.arange(C.shape[-1])
+    pairs = sub_covariance(C, k[:, None], fields[None, :])  # (K, L, 2, 2)
+    a, b = activation.stein(pairs[:, :K], activation)
+    c, d = activation.stein(pairs[:, K:], teacher_activation)
     return a, b, c, d
 
 
@@ -132,8 +112,9 @@ def spectral_vector_field(t, y: SpectralState, args) -> SpectralState:
     p, t_tilde = args.run, args.t_tilde
     K = y.v.shape[-1]
     Q, R = overlaps(y.q, y.r, spectrum)
-    tensors = integral_tensors(field_covariance(Q, R, p.T), K, p.activation, p.teacher_activation)
-    a, b, c, d = _projection_coefficients(Q, R, p.T, tensors.I3, K)
+    C = field_covariance(Q, R, p.T)
+    tensors = integral_tensors(C, K, p.activation, p.teacher_activation)
+    a, b, c, d = _projection_coefficients(C, K, p.activation, p.teacher_activation)
     alpha = -a @ y.v + c @ p.A
     beta = -b * y.v[None, :]
     gamma = d * p.A[None, :]
