@@ -43,10 +43,19 @@ from .order_parameters import OrderParameters, generalisation_error
 from .problem import Problem
 from .regimes import REGIMES, RegimeScaling, regime_scaling
 from .results import Trajectory
+from .schedules import Piecewise, PowerLaw, Schedule, ScheduleFunction
+from .fit import Curve, FitResult, fit
 
 __all__ = [
     "Problem",
     "Hyperparameters",
+    "Schedule",
+    "PowerLaw",
+    "Piecewise",
+    "ScheduleFunction",
+    "fit",
+    "FitResult",
+    "Curve",
     "simulate",
     "theory",
     "Trajectory",
@@ -85,4 +94,5 @@ __all__ = [
     "online",
     "ode",
     "replica",
+    "schedules",
 ]

@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .checks import is_traced, require, shown
+from .schedules import Constant, Schedule
 
 __all__ = ["Hyperparameters"]
 
@@ -31,7 +32,12 @@ class Hyperparameters(eqx.Module):
     - `weight_decay`: `kappa >= 0` (decay `kappa / N` per step).
     - `batch_size`: samples per step `B >= 1`, gradients averaged over them. Time counts steps,
       `t = steps / N`, so the variance (`eta^2`) terms of the ODEs carry a factor `1 / B`.
-    - `product`: every combination of the lists instead of zipping them.
+    - `schedule`: a learning-rate schedule (`jaxgem.schedules`): the rates at time `t` are
+      `lr * schedule(t)` and `lr_v * schedule_v(t)`; default constant. Its parameters are
+      runs too (one per run, or one for all).
+    - `schedule_v`: the second layer's schedule (default: `schedule`).
+    - `product`: every combination of the lists instead of zipping them (the schedules then
+      hold one run each).
     - `dtype`: floating dtype of the rates (default: JAX's default float).
 
     Numbers or lists; lists of equal length (or length one) are zipped into runs.
@@ -48,6 +54,8 @@ class Hyperparameters(eqx.Module):
     noise: Float[Array, " H"]
     weight_decay: Float[Array, " H"]
     batch_size: Int[Array, " H"]
+    schedule: Schedule
+    schedule_v: Schedule
 
     def __init__(
         self,
@@ -57,9 +65,19 @@ class Hyperparameters(eqx.Module):
         weight_decay=0.0,
         batch_size=1,
         *,
+        schedule: Schedule | None = None,
+        schedule_v: Schedule | None = None,
         product: bool = False,
         dtype=None,
     ):
+        schedule = Constant() if schedule is None else schedule
+        schedule_v = schedule if schedule_v is None else schedule_v
+        for name, value in (("schedule", schedule), ("schedule_v", schedule_v)):
+            if not isinstance(value, Schedule):
+                raise ValueError(
+                    f"{name} must be a jaxgem schedule (Constant, PowerLaw, Piecewise, "
+                    f"ScheduleFunction), got {value!r}"
+                )
         values = dict(lr=lr, lr_v=lr_v, noise=noise, weight_decay=weight_decay)
         follow_lr = lr_v is None  # lr_v defaults to lr, run by run (not a sweep of its own)
         if follow_lr:
@@ -70,6 +88,8 @@ class Hyperparameters(eqx.Module):
         if product:
             if is_traced(arrays):
                 raise ValueError("product=True needs concrete hyperparameters (not traced)")
+            if max(schedule.runs, schedule_v.runs) > 1:
+                raise ValueError("product=True needs schedules of one run each")
             rows = list(itertools.product(*(np.asarray(a).tolist() for a in arrays.values())))
             arrays = {
                 k: jnp.asarray([row[i] for row in rows], arrays[k].dtype)
@@ -77,6 +97,7 @@ class Hyperparameters(eqx.Module):
             }
         else:
             lengths = {k: a.shape[0] for k, a in arrays.items()}
+            lengths.update(schedule=schedule.runs, schedule_v=schedule_v.runs)
             H = max(lengths.values())
             if any(n not in (1, H) for n in lengths.values()):
                 raise ValueError(
@@ -91,6 +112,13 @@ class Hyperparameters(eqx.Module):
         self.noise = arrays["noise"]
         self.weight_decay = arrays["weight_decay"]
         self.batch_size = arrays["batch_size"]
+        H = self.lr.shape[0]
+        self.schedule = schedule.broadcast(H).astype(self.lr.dtype)
+        self.schedule_v = schedule_v.broadcast(H).astype(self.lr.dtype)
+
+    def rates(self, t) -> tuple[Array, Array]:
+        """`(eta(t), eta_v(t))` of one run (the run axis vmapped away) at time `t`."""
+        return self.lr * self.schedule(t), self.lr_v * self.schedule_v(t)
 
     @property
     def size(self) -> int:
@@ -100,9 +128,10 @@ class Hyperparameters(eqx.Module):
     def astype(self, dtype) -> Hyperparameters:
         """The same runs with rates of floating dtype `dtype`."""
         return eqx.tree_at(
-            lambda h: [getattr(h, k) for k in FLOAT_NAMES],
+            lambda h: [getattr(h, k) for k in FLOAT_NAMES] + [h.schedule, h.schedule_v],
             self,
-            [getattr(self, k).astype(dtype) for k in FLOAT_NAMES],
+            [getattr(self, k).astype(dtype) for k in FLOAT_NAMES]
+            + [self.schedule.astype(dtype), self.schedule_v.astype(dtype)],
         )
 
     def table(self) -> dict[str, np.ndarray]:
@@ -111,6 +140,10 @@ class Hyperparameters(eqx.Module):
         batch sizes as integers."""
         out = {k: _shortest_decimals(getattr(self, k)) for k in FLOAT_NAMES}
         out["batch_size"] = np.asarray(self.batch_size, np.int64)
+        out.update({k: _shortest_decimals(v) for k, v in self.schedule.table().items()})
+        if not eqx.tree_equal(self.schedule, self.schedule_v):
+            second = self.schedule_v.table()
+            out.update({"schedule_v" + k[8:]: _shortest_decimals(v) for k, v in second.items()})
         return out
 
     def describe(self, h: int) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 from ..io import atomic_write_bytes
 from ..results import Trajectory
 
-__all__ = ["plot_learning_curves", "plot_erm_curves"]
+__all__ = ["plot_learning_curves", "plot_erm_curves", "plot_fit"]
 
 
 def _pyplot():
@@ -98,3 +98,15 @@ def plot_erm_curves(rows: list[dict], path, *, title: str = "", log_y: dict | No
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=7, title="lines: replica theory, points: ERM", title_fontsize=7)
     return _save(fig, path, title, 110)
+
+
+def plot_fit(t, eg, sem, fitted, path, *, title: str = "") -> Path:
+    """A measured learning curve (with its error bars, if any) against the fitted theory."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(t, eg, yerr=sem, fmt="o", ms=3, capsize=2, label="data")
+    ax.plot(t, fitted, "-", label="fitted theory")
+    ax.set_xlabel("t = steps / N")
+    ax.set_ylabel("generalisation error")
+    ax.legend()
+    return _save(fig, path, title, 90)

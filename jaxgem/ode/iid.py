@@ -9,6 +9,7 @@ dQ_ik/dt = eta [v_i sum_c u_c I3(i, k, c) + (i <-> k)]
          + (eta^2 / B) v_i v_k [sum_cd u_c u_d I4(i, k, c, d) + sigma^2 J2(i, k)]  - 2 kappa Q_ik
 dv_i/dt  = s^2 eta_v sum_c u_c I2(i, c)                                           - kappa v_i
 ```
+(`eta = eta(t)`, `eta_v = eta_v(t)` under a learning-rate schedule)
 (`v`, `A` the effective readouts, `s` the student's output scale; the `v` equation only when
 the second layer is trained). A mini-batch of `B` samples averages `B` independent gradients, so
 the variance terms, of order `eta^2`, shrink by `1 / B` at fixed time `t = steps / N`.
@@ -49,10 +50,9 @@ class RunArgs(eqx.Module):
     train_second_layer: bool = eqx.field(static=True)
     second_order: bool = eqx.field(static=True, default=True)
 
-    @property
-    def variance_rate(self) -> Array:
+    def variance_rate(self, lr: Array) -> Array:
         """`eta^2 / B`: the weight of the variance terms of one step of a mini-batch of `B`."""
-        return self.hyper.lr**2 / self.hyper.batch_size.astype(self.hyper.lr.dtype)
+        return lr**2 / self.hyper.batch_size.astype(self.hyper.lr.dtype)
 
     def variance(self, tensors: IntegralTensors, v: Array) -> Array:
         """`sum_cd u_c u_d I4(k, l, c, d) + sigma^2 J2(k, l)`, `(K, K)`: the variance of one
@@ -60,19 +60,18 @@ class RunArgs(eqx.Module):
         u = jnp.concatenate([-v, self.A])
         return jnp.einsum("klcd,c,d->kl", tensors.I4, u, u) + self.hyper.noise**2 * tensors.J2
 
-    def readout_derivative(self, tensors: IntegralTensors, v: Array) -> Array:
+    def readout_derivative(self, tensors: IntegralTensors, v: Array, lr_v: Array) -> Array:
         """`dv/dt = s^2 eta_v sum_c u_c I2(k, c) - kappa v` (zero if the readout is fixed)."""
         if not self.train_second_layer:
             return jnp.zeros_like(v)
         u = jnp.concatenate([-v, self.A])
-        rate = self.hyper.lr_v * self.output_scale**2
+        rate = lr_v * self.output_scale**2
         return rate * tensors.I2 @ u - self.hyper.weight_decay * v
 
 
 def iid_vector_field(t, y: OrderParameterState, args) -> OrderParameterState:
     """`d(Q, R, v)/dt` of THEORY.md Sec. 3 (signature `(t, y, (run_args, shared))` as diffrax
-    and `solve_runs` call it)."""
-    del t
+    and `solve_runs` call it); the rates are the schedule's at `t`."""
     p, _ = args
     K = y.v.shape[-1]
     C = field_covariance(y.Q, y.R, p.T)
@@ -81,10 +80,10 @@ def iid_vector_field(t, y: OrderParameterState, args) -> OrderParameterState:
     )
     u = jnp.concatenate([-y.v, p.A])
     F = jnp.einsum("ibc,c->ib", tensors.I3, u)  # (K, L)
-    lr, decay = p.hyper.lr, p.hyper.weight_decay
+    (lr, lr_v), decay = p.hyper.rates(t), p.hyper.weight_decay
     dR = lr * y.v[:, None] * F[:, K:] - decay * y.R
     first = lr * y.v[:, None] * F[:, :K]
     dQ = first + first.T - 2 * decay * y.Q
     if p.second_order:
-        dQ = dQ + p.variance_rate * jnp.outer(y.v, y.v) * p.variance(tensors, y.v)
-    return OrderParameterState(Q=dQ, R=dR, v=p.readout_derivative(tensors, y.v))
+        dQ = dQ + p.variance_rate(lr) * jnp.outer(y.v, y.v) * p.variance(tensors, y.v)
+    return OrderParameterState(Q=dQ, R=dR, v=p.readout_derivative(tensors, y.v, lr_v))

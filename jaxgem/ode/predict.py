@@ -284,7 +284,7 @@ def _runs(problem: Problem, T, A, second_order: bool) -> RunArgs:
     return RunArgs(
         T=_spread(H, T),
         A=_spread(H, A),
-        hyper=jax.tree.map(lambda h: jnp.repeat(h, B), hyper),
+        hyper=jax.tree.map(lambda h: jnp.repeat(h, B, axis=0), hyper),
         activation=g,
         teacher_activation=gt,
         output_scale=problem.output_scale,

@@ -107,8 +107,7 @@ def _projection_coefficients(C, K, activation, teacher_activation):
 def spectral_vector_field(t, y: SpectralState, args) -> SpectralState:
     """`d(q, r, v)/dt` (module docstring), signature `(t, y, (run_args, spectrum))` as diffrax
     and `solve_runs` call it."""
-    del t
-    args, spectrum = args
+    args, spectrum = args  # the rates are the schedule's at t
     p, t_tilde = args.run, args.t_tilde
     K = y.v.shape[-1]
     Q, R = overlaps(y.q, y.r, spectrum)
@@ -124,9 +123,10 @@ def spectral_vector_field(t, y: SpectralState, args) -> SpectralState:
     g_r = g_r + jnp.einsum("kn,pnm->pkm", gamma, t_tilde) / root_delta
     g_q = rho * (alpha[None, :, None] * y.q + jnp.einsum("kj,pjl->pkl", beta, y.q))
     g_q = g_q + jnp.einsum("kn,pln->pkl", gamma, y.r) / root_delta
-    lr, decay = p.hyper.lr, p.hyper.weight_decay
+    (lr, lr_v), decay = p.hyper.rates(t), p.hyper.weight_decay
     dr = lr * y.v[None, :, None] * g_r - decay * y.r
     first = lr * y.v[None, :, None] * g_q
     dq = first + jnp.swapaxes(first, 1, 2) - 2 * decay * y.q
-    dq = dq + p.variance_rate * rho * (jnp.outer(y.v, y.v) * p.variance(tensors, y.v))[None]
-    return SpectralState(q=dq, r=dr, v=p.readout_derivative(tensors, y.v))
+    variance = jnp.outer(y.v, y.v) * p.variance(tensors, y.v)
+    dq = dq + p.variance_rate(lr) * rho * variance[None]
+    return SpectralState(q=dq, r=dr, v=p.readout_derivative(tensors, y.v, lr_v))

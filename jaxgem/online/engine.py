@@ -46,13 +46,15 @@ def sgd_step(
     noise_draw: Float[Array, " B"],
     hyper: Hyperparameters,
     train_second_layer: bool,
+    t: Float[Array, ""] | float = 0.0,
 ) -> TwoLayerNetwork:
     """One (mini-batch) SGD step on `(y - yhat)^2 / 2` for one run, exactly as THEORY.md Sec. 1.
 
     `w_k += (eta / sqrt N) v_k g'(lambda_k) e x - (kappa / N) w_k` and, when the second layer is
     trained, `v_k += (eta_v / N) g(lambda_k) e - (kappa / N) v_k`, gradients averaged over the
     first `hyper.batch_size` samples of `x` (the rest of the drawn batch is masked),
-    `e = y* + sigma xi - yhat`, `v` the effective readout.
+    `e = y* + sigma xi - yhat`, `v` the effective readout; the rates are the schedule's at the
+    step's time `t = steps / N` (`hyper.rates(t)`).
     """
     N = student.N
     scale = student.output_scale
@@ -64,11 +66,12 @@ def sgd_step(
     error = (target + hyper.noise * noise_draw - g @ readout) * used
     grad_w = ((readout * student.activation.derivative(fields)) * error[:, None]).T @ x / batch
     decay = hyper.weight_decay / N
-    w = student.w + (hyper.lr / math.sqrt(N)) * grad_w - decay * student.w
+    lr, lr_v = hyper.rates(jnp.asarray(t, x.dtype))
+    w = student.w + (lr / math.sqrt(N)) * grad_w - decay * student.w
     v = student.v
     if train_second_layer:
         grad_v = scale * jnp.sum(g * error[:, None], axis=0) / batch
-        v = v + (hyper.lr_v / N) * grad_v - decay * v
+        v = v + (lr_v / N) * grad_v - decay * v
     return eqx.tree_at(lambda s: (s.w, s.v), student, (w, v))
 
 
@@ -107,22 +110,27 @@ def advance(
     so any number of blocks reuses one compilation. `batch_size` is the largest batch of the
     sweep (samples drawn per step). Seeds are independent, so they advance in groups
     (`lax.map`), each group through all its blocks."""
-    per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
-    per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None))  # over S
+    per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None, None))  # over H
+    per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None, None))  # over S
+    N = state.students.w.shape[-1]
     block_data = jax.vmap(_block_data, in_axes=(None, 0, 0, None, None, None), out_axes=1)
 
     def run_group(group):
         students, teachers, keys = group
 
         def one_block(i, students):
+            block = state.blocks_done + i
             x, target, noise_draw = block_data(
-                data_model, teachers, keys, state.blocks_done + i, steps_per_block, batch_size
+                data_model, teachers, keys, block, steps_per_block, batch_size
             )
+            step = block * steps_per_block + jnp.arange(steps_per_block)
+            t = step.astype(x.dtype) / N  # the time of each step, for the schedule
 
             def one_step(students, inputs):
-                return per_seed(students, *inputs, hyper, train_second_layer), None
+                *data, t = inputs
+                return per_seed(students, *data, hyper, train_second_layer, t), None
 
-            return jax.lax.scan(one_step, students, (x, target, noise_draw))[0]
+            return jax.lax.scan(one_step, students, (x, target, noise_draw, t))[0]
 
         return jax.lax.fori_loop(0, n_blocks, one_block, students)
 

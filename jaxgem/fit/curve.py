@@ -1,0 +1,82 @@
+"""A measured learning curve to fit: times, errors, their standard errors and, when it comes from
+a jaxgem simulation, every seed's curve (for error bars that respect the seeds' correlations)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ..results import Trajectory
+
+__all__ = ["Curve"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """`t (R,)` strictly increasing and non-negative, `eg (R,)` finite; `sem (R,)` positive
+    standard errors or `None` (then the fit weighs every point alike and scales its
+    uncertainties by the scatter); `seeds (S, R)` the independent runs whose mean `eg` is, or
+    `None`."""
+
+    t: np.ndarray
+    eg: np.ndarray
+    sem: np.ndarray | None = None
+    seeds: np.ndarray | None = None
+
+    def __post_init__(self):
+        t, eg = np.asarray(self.t, np.float64), np.asarray(self.eg, np.float64)
+        if t.ndim != 1 or t.size < 2 or eg.shape != t.shape:
+            raise ValueError(
+                f"a curve needs t and eg of one equal length of at least 2, got shapes "
+                f"{t.shape} and {eg.shape}"
+            )
+        if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(np.diff(t) <= 0):
+            raise ValueError("a curve's t must be finite, non-negative and strictly increasing")
+        if not np.all(np.isfinite(eg)):
+            bad = int(np.flatnonzero(~np.isfinite(eg))[0])
+            raise ValueError(f"a curve's eg must be finite, got {eg[bad]} at t = {t[bad]:g}")
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "eg", eg)
+        if self.sem is not None:
+            sem = np.asarray(self.sem, np.float64)
+            if sem.shape != t.shape or not np.all(np.isfinite(sem)) or np.any(sem <= 0):
+                raise ValueError("a curve's sem must be positive and finite at every t")
+            object.__setattr__(self, "sem", sem)
+
+    @classmethod
+    def of(cls, trajectory: Trajectory, h: int = 0) -> Curve:
+        """Run `h` of a simulation: the mean over its healthy seeds, their standard error and
+        the seeds' curves (at least two seeds)."""
+        completed = trajectory.completed
+        seeds = trajectory.eg[h][trajectory.healthy[h]][:, :completed]
+        if seeds.shape[0] < 2:
+            raise ValueError("fitting a simulation needs at least two healthy seeds")
+        mean, sem = seeds.mean(0), seeds.std(0, ddof=1) / np.sqrt(seeds.shape[0])
+        t = trajectory.t[:completed]
+        sem = np.maximum(sem, 1e-12)  # a record every seed shares (a common start)
+        return cls(t=t, eg=mean, sem=sem, seeds=seeds)
+
+    @classmethod
+    def load_csv(cls, path) -> Curve:
+        """A CSV with columns `t`, `eg` and optionally `eg_sem` (any code's output)."""
+        path = Path(path)
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        columns = set(rows[0]) if rows else set()
+        if not {"t", "eg"} <= columns:
+            raise ValueError(
+                f"{path}: a learning curve needs columns t and eg (and optionally eg_sem), "
+                f"got {sorted(columns) or 'no rows'}"
+            )
+
+        def column(name):
+            try:
+                return np.array([float(row[name]) for row in rows])
+            except ValueError as error:
+                raise ValueError(f"{path}: column {name}: {error}") from None
+
+        sem = column("eg_sem") if "eg_sem" in columns else None
+        return cls(t=column("t"), eg=column("eg"), sem=sem)

@@ -1,0 +1,259 @@
+"""Fitting the ODE theory to a measured learning curve by gradient: Levenberg–Marquardt
+(optimistix) on the standardised residuals, through the forward-mode differentiable ODE solve
+(diffrax), with uncertainties from the curvature (Laplace) or, for a simulation, from its seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+
+from ..io import save_csv, save_json
+from ..ode import theory
+from ..problem import Problem
+from ..provenance import run_metadata
+from ..results import Trajectory
+from .curve import Curve
+from .parameters import check_free, with_parameters
+
+__all__ = ["fit", "FitResult"]
+
+#: Levenberg-Marquardt steps per round between convergence tests.
+CHUNK = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """A fit's outcome.
+
+    Fields: `names`; `values`, `stderr (P,)` and `covariance (P, P)` of the fitted parameters;
+    `data` (the `Curve`); `fitted (R,)` the theory at the data's times; `chi2`, `dof` and
+    `chi2_per_dof` (about 1 for a good fit with honest error bars); `converged`, `steps`;
+    `uncertainty`: `"seeds"` (a sandwich estimate over the independent seeds of a
+    simulation: their correlations in time included), `"laplace"` (the curvature of the
+    likelihood with the given standard errors) or `"laplace, scaled"` (no standard errors:
+    scaled by the scatter, `chi2 / dof`); `seconds`.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    stderr: np.ndarray
+    covariance: np.ndarray
+    data: Curve
+    fitted: np.ndarray
+    chi2: float
+    dof: int
+    converged: bool
+    steps: int
+    uncertainty: str
+    seconds: float
+
+    @property
+    def chi2_per_dof(self) -> float:
+        return self.chi2 / max(self.dof, 1)
+
+    def __getitem__(self, name: str) -> tuple[float, float]:
+        """`(value, stderr)` of a fitted parameter."""
+        i = self.names.index(name)
+        return float(self.values[i]), float(self.stderr[i])
+
+    def save(self, folder) -> list[Path]:
+        """`fit.json` (values, errors, covariance, chi2, status, versions), `fit.csv`
+        (`t, eg, eg_sem, fitted`) and `fit.png` (data against fit) in `folder`."""
+        from ..app.plotting import plot_fit
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        record = dict(
+            parameters={n: dict(value=v, stderr=e) for n, v, e in zip(*self._rows())},
+            covariance=self.covariance.tolist(),
+            chi2=self.chi2,
+            dof=self.dof,
+            chi2_per_dof=self.chi2_per_dof,
+            converged=self.converged,
+            steps=self.steps,
+            uncertainty=self.uncertainty,
+            seconds=self.seconds,
+            **run_metadata(),
+        )
+        sem = self.data.sem if self.data.sem is not None else np.full_like(self.data.eg, np.nan)
+        rows = [
+            dict(t=t, eg=e, eg_sem=s, fitted=f)
+            for t, e, s, f in zip(self.data.t, self.data.eg, sem, self.fitted)
+        ]
+        title = ", ".join(f"{n} = {v:.4g} ± {e:.2g}" for n, v, e in zip(*self._rows()))
+        return [
+            save_json(folder / "fit.json", record),
+            save_csv(folder / "fit.csv", rows),
+            plot_fit(
+                self.data.t,
+                self.data.eg,
+                self.data.sem,
+                self.fitted,
+                folder / "fit.png",
+                title=title,
+            ),  # fmt: skip
+        ]
+
+    def _rows(self):
+        return self.names, self.values.tolist(), self.stderr.tolist()
+
+    def summary(self) -> list[str]:
+        """The fit in a few lines, for a terminal."""
+        rows = zip(self.names, self.values, self.stderr)
+        lines = [f"{name} = {value:.6g} ± {error:.2g}" for name, value, error in rows]
+        status = "converged" if self.converged else "did NOT converge"
+        lines.append(
+            f"chi2 / dof = {self.chi2:.4g} / {self.dof} = {self.chi2_per_dof:.3g}; {status} in "
+            f"{self.steps} steps ({self.seconds:.1f} s); uncertainty: {self.uncertainty}"
+        )
+        return lines
+
+
+def _curve_and_source(model, data):
+    if isinstance(model, Trajectory):
+        if model.problem is None:
+            raise ValueError("this trajectory carries no problem to fit")
+        return model.problem, (Curve.of(model) if data is None else data), data is None
+    if isinstance(model, Problem):
+        if data is None:
+            raise ValueError("fit(problem, data, free): give the measured curve as data")
+        return model, data, False
+    raise TypeError(f"fit needs a Trajectory or a Problem, got {type(model).__name__}")
+
+
+def fit(
+    model: Trajectory | Problem,
+    data: Curve | Trajectory | str | None = None,
+    free: dict | None = None,
+    *,
+    start=None,
+    key: jax.Array | None = None,
+    seeds: int = 1,
+    max_steps: int = 100,
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+    **theory_options,
+) -> FitResult:
+    """The values of the `free` parameters of `model` whose ODE theory best explains `data`.
+
+    **Arguments:**
+
+    - `model`: a `Trajectory` (its problem, started from each seed's own weights, the theory
+      averaged over the seeds) or a `Problem` (started from `start=` order parameters or from
+      the networks drawn with `key=`, `seeds=`, as `jaxgem.theory` does).
+    - `data`: a `Curve`, a `Trajectory` (its first run) or the path of a CSV with columns
+      `t, eg[, eg_sem]`; default for a trajectory model: the trajectory itself.
+    - `free`: `{name: initial value}` among `lr`, `lr_v`, `noise`, `weight_decay` and the
+      schedule's parameters (`schedule.tau`, `schedule.beta`); all positive, fitted as
+      logarithms.
+    - `max_steps`, `rtol`, `atol`: Levenberg–Marquardt's budget and tolerances (on the
+      logarithms of the parameters and on the loss; 1e-4 relative is far below the
+      statistical errors of any measured curve, and above float32 rounding).
+    - `theory_options`: passed to `jaxgem.theory` (`spectrum=`, `stepsize_controller=`, ...).
+
+    The loss is the Gaussian likelihood of the data with their standard errors (least squares
+    when there are none). Returns a `FitResult`; `converged` says whether the optimiser met
+    its tolerances within `max_steps` (a fit that does not converge says so, it does not
+    raise).
+
+    Example:
+    ```python
+    traj = jaxgem.simulate(problem, jax.random.key(0), t_max=20, seeds=8)
+    result = jaxgem.fit(traj, free={"lr": 0.5, "noise": 0.1})
+    result["lr"]                    # (value, standard error)
+    ```
+    """
+    started = time.perf_counter()
+    problem, curve, aligned = _curve_and_source(model, data)
+    if isinstance(curve, Trajectory):
+        curve = Curve.of(curve)
+    elif isinstance(curve, str) or hasattr(curve, "__fspath__"):
+        curve = Curve.load_csv(curve)
+    elif not isinstance(curve, Curve):
+        raise TypeError(f"data must be a Curve, a Trajectory or a CSV path, got {curve!r}")
+    initial = check_free(problem, free)
+    names = tuple(initial)
+    dtype = problem.hyperparameters.lr.dtype
+    times = jnp.asarray(curve.t, dtype)
+    target = jnp.asarray(curve.eg, dtype)
+    # a point known (almost) exactly, such as a start common to every seed, must not dominate
+    # the fit through rounding: standard errors are at least 1/1000 of the largest
+    sem = np.ones_like(curve.eg) if curve.sem is None else curve.sem
+    scale = jnp.asarray(np.maximum(sem, 1e-3 * np.max(sem)), dtype)
+    options = dict(theory_options, adjoint=diffrax.ForwardMode())
+    if isinstance(model, Trajectory):
+        source = lambda p: dataclasses.replace(model, problem=p)  # noqa: E731
+    else:
+        source = lambda p: p  # noqa: E731
+        options.update(start=start, key=key, seeds=seeds)
+
+    def per_start(log_values):
+        values = dict(zip(names, jnp.exp(log_values)))
+        solution = theory(source(with_parameters(problem, values)), times, **options)
+        return solution.eg[0].reshape(-1, times.shape[0])
+
+    def residuals(log_values, args):
+        del args
+        return (per_start(log_values).mean(0) - target) / scale
+
+    u = jnp.log(jnp.asarray([initial[n] for n in names], dtype))
+    solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
+    jacobian = eqx.filter_jit(jax.jacfwd(residuals))
+    steps, converged = 0, False
+    while steps < max_steps and not converged:
+        # Levenberg-Marquardt in rounds of CHUNK steps (one compilation), each ending with the
+        # test below. Converged: the optimiser met its tolerances, or the Gauss-Newton step
+        # still to go is below 1 % of every parameter's statistical error (an adaptive ODE
+        # solve makes the loss jump at the level of its tolerance, which can keep the
+        # optimiser's own test from ever passing).
+        round_steps = min(CHUNK, max_steps - steps)
+        solution = optx.least_squares(residuals, solver, u, max_steps=round_steps, throw=False)
+        u, steps = solution.value, steps + int(solution.stats["num_steps"])
+        r, J = residuals(u, None), jacobian(u, None)
+        curvature = np.linalg.pinv(np.asarray(J.T @ J, np.float64))
+        newton = curvature @ np.asarray(J.T @ r, np.float64)
+        spread = np.sqrt(np.maximum(np.diag(curvature), 0.0))
+        finite = bool(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(J)))
+        succeeded = bool(solution.result == optx.RESULTS.successful)
+        converged = finite and (succeeded or bool(np.all(np.abs(newton) < 0.01 * spread)))
+        if not finite:
+            break
+    chi2 = float(jnp.sum(r**2))
+    dof = int(times.shape[0] - len(names))
+    if aligned and curve.seeds is not None and curve.seeds.shape[0] > 2:
+        # sandwich over the independent seeds: each seed's deviation from its own theory
+        deviations = (curve.seeds - np.asarray(per_start(u), np.float64)) / np.asarray(scale)
+        deviations -= deviations.mean(0)
+        S = deviations.shape[0]
+        scores = deviations @ np.asarray(J, np.float64)  # (S, P)
+        middle = scores.T @ scores / (S * (S - 1))
+        covariance_u, uncertainty = curvature @ middle @ curvature, "seeds"
+    elif curve.sem is not None:
+        covariance_u, uncertainty = curvature, "laplace"
+    else:
+        covariance_u, uncertainty = curvature * chi2 / max(dof, 1), "laplace, scaled"
+    values = np.exp(np.asarray(u, np.float64))
+    covariance = covariance_u * np.outer(values, values)  # delta method for x = exp(u)
+    return FitResult(
+        names=names,
+        values=values,
+        stderr=np.sqrt(np.diag(covariance)),
+        covariance=covariance,
+        data=curve,
+        fitted=np.asarray(per_start(u).mean(0), np.float64),
+        chi2=chi2,
+        dof=dof,
+        converged=converged,
+        steps=steps,
+        uncertainty=uncertainty,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,83 @@
+"""The free parameters of a fit: which fields of a problem they set, and their domains.
+
+Every fitted parameter here is positive and is optimised as its logarithm (the transform that
+keeps it in its domain); the uncertainties are carried back by the delta method.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..problem import Problem
+
+__all__ = ["FITTABLE", "check_free", "with_parameters"]
+
+#: Hyperparameters a fit can free, beside `schedule.<field>` (e.g. `schedule.tau`).
+FITTABLE = ("lr", "lr_v", "noise", "weight_decay")
+
+
+def check_free(problem: Problem, free) -> dict[str, float]:
+    """`free` as `{name: initial value}`, checked: known names, positive finite starts, and a
+    problem of one hyperparameter run."""
+    if problem.hyperparameters.size != 1:
+        raise ValueError(
+            f"a fit explains one curve: give a problem of one run, got "
+            f"{problem.hyperparameters.size} runs"
+        )
+    if not isinstance(free, dict) or not free:
+        raise ValueError(f"free must be a non-empty dict name -> initial value, got {free!r}")
+    schedule = problem.hyperparameters.schedule
+    fields = [k[len("schedule_") :] for k in schedule.table()]
+    accepted = list(FITTABLE) + [f"schedule.{k}" for k in fields if hasattr(schedule, k)]
+    out = {}
+    for name, value in free.items():
+        if name not in accepted:
+            raise ValueError(f"cannot fit {name!r}; this problem can fit {', '.join(accepted)}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"free[{name!r}] must be a number, got {value!r}") from None
+        if not np.isfinite(number) or number <= 0:
+            raise ValueError(
+                f"free[{name!r}] must be positive and finite (fitted as its logarithm), "
+                f"got {value!r}"
+            )
+        out[name] = number
+    return out
+
+
+def with_parameters(problem: Problem, values: dict) -> Problem:
+    """`problem` with the named parameters set (traced values allowed). `lr_v` follows `lr`
+    when it did in `problem` and is not fitted itself; the second layer's schedule follows
+    the first's likewise."""
+    hyper = problem.hyperparameters
+    lr_v_follows = "lr_v" not in values and np.array_equal(hyper.lr_v, hyper.lr)
+    pairs = zip(_leaves(hyper.schedule), _leaves(hyper.schedule_v))
+    same = type(hyper.schedule) is type(hyper.schedule_v)
+    schedule_v_follows = same and all(np.array_equal(a, b) for a, b in pairs)
+    for name, value in values.items():
+        array = jnp.reshape(jnp.asarray(value, hyper.lr.dtype), (1,))
+        targets = [name] + (["lr_v"] if name == "lr" and lr_v_follows else [])
+        if name.startswith("schedule."):
+            field = name.split(".", 1)[1]
+            targets = [("schedule", field)] + (
+                [("schedule_v", field)] if schedule_v_follows else []
+            )
+        for target in targets:
+            hyper = eqx.tree_at(functools.partial(_field, target=target), hyper, array)
+    return problem.replace(hyperparameters=hyper)
+
+
+def _field(hyper, target):
+    if isinstance(target, tuple):
+        return getattr(getattr(hyper, target[0]), target[1])
+    return getattr(hyper, target)
+
+
+def _leaves(schedule):
+    return [np.asarray(leaf) for leaf in jax.tree.leaves(schedule)]
