@@ -141,7 +141,7 @@ class Hyperparameters(eqx.Module):
         out = {k: _shortest_decimals(getattr(self, k)) for k in FLOAT_NAMES}
         out["batch_size"] = np.asarray(self.batch_size, np.int64)
         out.update({k: _shortest_decimals(v) for k, v in self.schedule.table().items()})
-        if not eqx.tree_equal(self.schedule, self.schedule_v):
+        if not self.schedule.same_as(self.schedule_v):
             second = self.schedule_v.table()
             out.update({"schedule_v" + k[8:]: _shortest_decimals(v) for k, v in second.items()})
         return out

@@ -60,6 +60,14 @@ class Schedule(eqx.Module):
 
         return jax.tree.map(spread, self)
 
+    def same_as(self, other: Schedule) -> bool:
+        """Whether `other` is the same schedule with the same (concrete) parameters; compared
+        in NumPy, so it holds inside a trace too."""
+        mine, theirs = jax.tree.leaves(self), jax.tree.leaves(other)
+        return jax.tree.structure(self) == jax.tree.structure(other) and all(
+            np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(mine, theirs)
+        )
+
     def astype(self, dtype) -> Schedule:
         """The schedule with floating parameters of dtype `dtype`."""
         return jax.tree.map(lambda leaf: leaf.astype(dtype), self)

@@ -100,7 +100,7 @@ class FitResult:
                 self.fitted,
                 folder / "fit.png",
                 title=title,
-            ),  # fmt: skip
+            ),
         ]
 
     def _rows(self):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -57,9 +56,7 @@ def with_parameters(problem: Problem, values: dict) -> Problem:
     the first's likewise."""
     hyper = problem.hyperparameters
     lr_v_follows = "lr_v" not in values and np.array_equal(hyper.lr_v, hyper.lr)
-    pairs = zip(_leaves(hyper.schedule), _leaves(hyper.schedule_v))
-    same = type(hyper.schedule) is type(hyper.schedule_v)
-    schedule_v_follows = same and all(np.array_equal(a, b) for a, b in pairs)
+    schedule_v_follows = hyper.schedule.same_as(hyper.schedule_v)
     for name, value in values.items():
         array = jnp.reshape(jnp.asarray(value, hyper.lr.dtype), (1,))
         targets = [name] + (["lr_v"] if name == "lr" and lr_v_follows else [])
@@ -77,7 +74,3 @@ def _field(hyper, target):
     if isinstance(target, tuple):
         return getattr(getattr(hyper, target[0]), target[1])
     return getattr(hyper, target)
-
-
-def _leaves(schedule):
-    return [np.asarray(leaf) for leaf in jax.tree.leaves(schedule)]

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ..checks import is_traced
+
 __all__ = [
     "Integration",
     "integrate",
@@ -91,7 +93,7 @@ class Integration(eqx.Module):
         solving over `times` (concrete)."""
         if self.max_steps is not None:
             return self
-        if isinstance(times, jax.core.Tracer):  # traced (theory under jit): a fixed budget
+        if is_traced(times):  # theory under jit: the span is unknown, a fixed budget
             return dataclasses.replace(self, max_steps=TRACED_TIMES_STEPS)
         span = float(np.asarray(times)[-1] - np.asarray(times)[0])
         if isinstance(self.stepsize_controller, diffrax.ConstantStepSize):
