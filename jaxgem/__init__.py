@@ -44,7 +44,7 @@ from .problem import Problem
 from .regimes import REGIMES, RegimeScaling, regime_scaling
 from .results import Trajectory
 from .schedules import Piecewise, PowerLaw, Schedule, ScheduleFunction
-from .fit import Curve, FitResult, fit
+from .fit import Curve, FitResult, fit, fit_replica
 
 __all__ = [
     "Problem",
@@ -54,6 +54,7 @@ __all__ = [
     "Piecewise",
     "ScheduleFunction",
     "fit",
+    "fit_replica",
     "FitResult",
     "Curve",
     "simulate",

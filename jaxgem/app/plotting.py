@@ -100,13 +100,16 @@ def plot_erm_curves(rows: list[dict], path, *, title: str = "", log_y: dict | No
     return _save(fig, path, title, 110)
 
 
-def plot_fit(t, eg, sem, fitted, path, *, title: str = "") -> Path:
-    """A measured learning curve (with its error bars, if any) against the fitted theory."""
+def plot_fit(
+    t, eg, sem, fitted, path, *, title: str = "", labels=("t = steps / N", "generalisation error")
+) -> Path:
+    """A measured learning curve (with its error bars, if any) against the fitted theory;
+    `labels` of the axes."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar(t, eg, yerr=sem, fmt="o", ms=3, capsize=2, label="data")
     ax.plot(t, fitted, "-", label="fitted theory")
-    ax.set_xlabel("t = steps / N")
-    ax.set_ylabel("generalisation error")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
     ax.legend()
     return _save(fig, path, title, 90)

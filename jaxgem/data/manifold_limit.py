@@ -23,6 +23,7 @@ import numpy as np
 from jaxtyping import Array
 
 from ..activations import Activation, get_activation
+from ..checks import is_traced
 from .hidden_manifold import kappa_form
 from .spectrum import Spectrum
 
@@ -43,13 +44,15 @@ def marchenko_pastur(delta: float, n_nodes: int, dtype=jnp.float32):
     functions of `s` (moments, resolvents `1 / (s + lambda)` with `lambda >= 0.1`) are exact to
     1e-12 at `delta` in {0.5, 1, 2} and to about 1e-6 at `delta` = 0.9 or 1.1, where the pole
     of `1 / s` comes within `|log delta| / 2` of the real `theta` axis (use more nodes
-    there)."""
-    if not delta > 0:
-        raise ValueError(f"delta = D / N must be positive, got {delta}")
+    there). A traced `delta` (fitted by gradient) is allowed."""
     if int(n_nodes) < 2:
         raise ValueError(f"n_nodes must be at least 2, got {n_nodes}")
-    y = 1.0 / float(delta)
     theta = (np.arange(n_nodes) + 0.5) * np.pi / n_nodes
+    if is_traced(delta):  # a fitted delta: the same nodes in jnp, the point mass always present
+        return _marchenko_pastur_traced(jnp.asarray(delta, dtype), jnp.asarray(theta, dtype))
+    if not delta > 0:
+        raise ValueError(f"delta = D / N must be positive, got {delta}")
+    y = 1.0 / float(delta)
     s = 1 + y + 2 * np.sqrt(y) * np.cos(theta)
     weights = 2 / n_nodes * np.sin(theta) ** 2 / s
     bulk = min(1.0, float(delta))
@@ -58,6 +61,18 @@ def marchenko_pastur(delta: float, n_nodes: int, dtype=jnp.float32):
         s = np.concatenate([[0.0], s])
         weights = np.concatenate([[1.0 - bulk], weights])
     return jnp.asarray(s, dtype), jnp.asarray(weights, dtype)
+
+
+def _marchenko_pastur_traced(delta, theta):
+    """`marchenko_pastur` for a traced `delta` (differentiable): a node at `s = 0` always, with
+    mass `max(1 - delta, 0)`, so the shape does not depend on the value."""
+    y = 1.0 / delta
+    s = 1 + y + 2 * jnp.sqrt(y) * jnp.cos(theta)
+    weights = jnp.sin(theta) ** 2 / s
+    bulk = jnp.minimum(1.0, delta)
+    weights = weights * bulk / weights.sum()
+    zero = jnp.zeros((1,), s.dtype)
+    return jnp.concatenate([zero, s]), jnp.concatenate([(1.0 - bulk)[None], weights])
 
 
 class HiddenManifoldLimit(eqx.Module):
@@ -73,16 +88,20 @@ class HiddenManifoldLimit(eqx.Module):
     Example: `jaxgem.HiddenManifoldLimit(0.5, "sign")`, or `HiddenManifold.limit()`.
     """
 
-    delta: float = eqx.field(static=True)
+    delta: float | Array
     activation: Activation
     n_nodes: int = eqx.field(static=True, default=128)
 
     def __init__(self, delta, activation: Activation | str = "sign", *, n_nodes=128):
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+        if is_traced(delta):  # a fitted delta, set by jaxgem.fit
+            self.delta = delta
+        elif isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
             raise ValueError(f"delta = D / N must be a positive number, got {delta!r}")
+        else:
+            self.delta = float(delta)
         if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 2:
             raise ValueError(f"n_nodes must be an integer of at least 2, got {n_nodes!r}")
-        self.delta, self.n_nodes = float(delta), n_nodes
+        self.n_nodes = n_nodes
         self.activation = get_activation(activation)
 
     @property

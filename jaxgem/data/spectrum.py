@@ -17,7 +17,7 @@ class Spectrum(eqx.Module):
     rho: Float[Array, " P"]
     weights: Float[Array, " P"]
     eigenvectors: Float[Array, "N P"] | None
-    delta: float = eqx.field(static=True)
+    delta: float | Array
 
     @property
     def size(self) -> int:

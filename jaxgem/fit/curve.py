@@ -60,16 +60,30 @@ class Curve:
         return cls(t=t, eg=mean, sem=sem, seeds=seeds)
 
     @classmethod
-    def load_csv(cls, path) -> Curve:
-        """A CSV with columns `t`, `eg` and optionally `eg_sem` (any code's output)."""
+    def of_erm(cls, alphas, results, name: str = "test_error") -> Curve:
+        """A replica-style curve from finite-size ERM: `t` holds the sample complexities
+        `alphas`, `eg` the mean of `name` over each `ERMResult`'s seeds, `sem` its standard
+        error (each alpha's seeds are independent data sets)."""
+        alphas = np.asarray(alphas, np.float64)
+        if len(results) != alphas.size:
+            raise ValueError(f"{alphas.size} alphas but {len(results)} ERM results")
+        mean = np.array([float(r.mean(name)) for r in results])
+        sem = np.array([float(r.sem(name)) for r in results])
+        return cls(t=alphas, eg=mean, sem=np.maximum(sem, 1e-12))
+
+    @classmethod
+    def load_csv(cls, path, columns: tuple[str, str] = ("t", "eg")) -> Curve:
+        """A CSV with columns `t`, `eg` and optionally `eg_sem` (any code's output); other
+        names by `columns`, e.g. `("alpha", "test_error")` with `test_error_sem`."""
         path = Path(path)
+        x, y = columns
         with path.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
-        columns = set(rows[0]) if rows else set()
-        if not {"t", "eg"} <= columns:
+        found = set(rows[0]) if rows else set()
+        if not {x, y} <= found:
             raise ValueError(
-                f"{path}: a learning curve needs columns t and eg (and optionally eg_sem), "
-                f"got {sorted(columns) or 'no rows'}"
+                f"{path}: a learning curve needs columns {x} and {y} (and optionally {y}_sem), "
+                f"got {sorted(found) or 'no rows'}"
             )
 
         def column(name):
@@ -78,5 +92,5 @@ class Curve:
             except ValueError as error:
                 raise ValueError(f"{path}: column {name}: {error}") from None
 
-        sem = column("eg_sem") if "eg_sem" in columns else None
-        return cls(t=column("t"), eg=column("eg"), sem=sem)
+        sem = column(f"{y}_sem") if f"{y}_sem" in found else None
+        return cls(t=column(x), eg=column(y), sem=sem)

@@ -10,11 +10,9 @@ import time
 from pathlib import Path
 
 import diffrax
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 
 from ..io import save_csv, save_json
 from ..ode import theory
@@ -22,12 +20,10 @@ from ..problem import Problem
 from ..provenance import run_metadata
 from ..results import Trajectory
 from .curve import Curve
+from .least_squares import laplace, levenberg_marquardt
 from .parameters import check_free, with_parameters
 
 __all__ = ["fit", "FitResult"]
-
-#: Levenberg-Marquardt steps per round between convergence tests.
-CHUNK = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +36,8 @@ class FitResult:
     `uncertainty`: `"seeds"` (a sandwich estimate over the independent seeds of a
     simulation: their correlations in time included), `"laplace"` (the curvature of the
     likelihood with the given standard errors) or `"laplace, scaled"` (no standard errors:
-    scaled by the scatter, `chi2 / dof`); `seconds`.
+    scaled by the scatter, `chi2 / dof`); `seconds`; `columns`, the names of the curve's axes
+    in the files (`("t", "eg")`, or `("alpha", "test_error")` for a replica fit).
     """
 
     names: tuple[str, ...]
@@ -55,6 +52,7 @@ class FitResult:
     steps: int
     uncertainty: str
     seconds: float
+    columns: tuple[str, str] = ("t", "eg")
 
     @property
     def chi2_per_dof(self) -> float:
@@ -67,7 +65,8 @@ class FitResult:
 
     def save(self, folder) -> list[Path]:
         """`fit.json` (values, errors, covariance, chi2, status, versions), `fit.csv`
-        (`t, eg, eg_sem, fitted`) and `fit.png` (data against fit) in `folder`."""
+        (`t, eg, eg_sem, fitted`, or the replica fit's `alpha, test_error, ...`) and
+        `fit.png` (data against fit) in `folder`."""
         from ..app.plotting import plot_fit
 
         folder = Path(folder)
@@ -85,8 +84,9 @@ class FitResult:
             **run_metadata(),
         )
         sem = self.data.sem if self.data.sem is not None else np.full_like(self.data.eg, np.nan)
+        x, y = self.columns
         rows = [
-            dict(t=t, eg=e, eg_sem=s, fitted=f)
+            {x: t, y: e, f"{y}_sem": s, "fitted": f}
             for t, e, s, f in zip(self.data.t, self.data.eg, sem, self.fitted)
         ]
         title = ", ".join(f"{n} = {v:.4g} ± {e:.2g}" for n, v, e in zip(*self._rows()))
@@ -100,8 +100,33 @@ class FitResult:
                 self.fitted,
                 folder / "fit.png",
                 title=title,
+                **({} if self.columns == ("t", "eg") else dict(labels=self.columns)),
             ),
         ]
+
+    @classmethod
+    def of_logarithms(
+        cls, names, found, covariance_u, uncertainty, data, fitted, dof, started, **extra
+    ) -> FitResult:
+        """The result of a fit of logarithms `u = log x` (`found`, a `LeastSquares`, and the
+        covariance of `u`): values and covariance carried back by the delta method."""
+        values = np.exp(np.asarray(found.u, np.float64))
+        covariance = covariance_u * np.outer(values, values)
+        return cls(
+            names=names,
+            values=values,
+            stderr=np.sqrt(np.diag(covariance)),
+            covariance=covariance,
+            data=data,
+            fitted=fitted,
+            chi2=found.chi2,
+            dof=dof,
+            converged=found.converged,
+            steps=found.steps,
+            uncertainty=uncertainty,
+            seconds=time.perf_counter() - started,
+            **extra,
+        )
 
     def _rows(self):
         return self.names, self.values.tolist(), self.stderr.tolist()
@@ -153,8 +178,9 @@ def fit(
     - `data`: a `Curve`, a `Trajectory` (its first run) or the path of a CSV with columns
       `t, eg[, eg_sem]`; default for a trajectory model: the trajectory itself.
     - `free`: `{name: initial value}` among `lr`, `lr_v`, `noise`, `weight_decay` and the
-      schedule's parameters (`schedule.tau`, `schedule.beta`); all positive, fitted as
-      logarithms.
+      schedule's parameters (`schedule.tau`, `schedule.beta`), and `delta` of a
+      `HiddenManifoldLimit` (a finite simulation explained by the `N, D -> infinity` theory,
+      from its seeds' initial overlaps); all positive, fitted as logarithms.
     - `max_steps`, `rtol`, `atol`: Levenberg–Marquardt's budget and tolerances (on the
       logarithms of the parameters and on the loss; 1e-4 relative is far below the
       statistical errors of any measured curve, and above float32 rounding).
@@ -190,7 +216,11 @@ def fit(
     sem = np.ones_like(curve.eg) if curve.sem is None else curve.sem
     scale = jnp.asarray(np.maximum(sem, 1e-3 * np.max(sem)), dtype)
     options = dict(theory_options, adjoint=diffrax.ForwardMode())
-    if isinstance(model, Trajectory):
+    if isinstance(model, Trajectory) and problem.is_limit:
+        # a finite simulation explained by the N, D -> infinity theory: from its seeds' overlaps
+        source = lambda p: p  # noqa: E731
+        options.update(start=model.initial_order_parameters())
+    elif isinstance(model, Trajectory):
         source = lambda p: dataclasses.replace(model, problem=p)  # noqa: E731
     else:
         source = lambda p: p  # noqa: E731
@@ -206,28 +236,8 @@ def fit(
         return (per_start(log_values).mean(0) - target) / scale
 
     u = jnp.log(jnp.asarray([initial[n] for n in names], dtype))
-    solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
-    jacobian = eqx.filter_jit(jax.jacfwd(residuals))
-    steps, converged = 0, False
-    while steps < max_steps and not converged:
-        # Levenberg-Marquardt in rounds of CHUNK steps (one compilation), each ending with the
-        # test below. Converged: the optimiser met its tolerances, or the Gauss-Newton step
-        # still to go is below 1 % of every parameter's statistical error (an adaptive ODE
-        # solve makes the loss jump at the level of its tolerance, which can keep the
-        # optimiser's own test from ever passing).
-        round_steps = min(CHUNK, max_steps - steps)
-        solution = optx.least_squares(residuals, solver, u, max_steps=round_steps, throw=False)
-        u, steps = solution.value, steps + int(solution.stats["num_steps"])
-        r, J = residuals(u, None), jacobian(u, None)
-        curvature = np.linalg.pinv(np.asarray(J.T @ J, np.float64))
-        newton = curvature @ np.asarray(J.T @ r, np.float64)
-        spread = np.sqrt(np.maximum(np.diag(curvature), 0.0))
-        finite = bool(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(J)))
-        succeeded = bool(solution.result == optx.RESULTS.successful)
-        converged = finite and (succeeded or bool(np.all(np.abs(newton) < 0.01 * spread)))
-        if not finite:
-            break
-    chi2 = float(jnp.sum(r**2))
+    found = levenberg_marquardt(residuals, u, max_steps=max_steps, rtol=rtol, atol=atol)
+    u, J, curvature = found.u, found.J, found.curvature
     dof = int(times.shape[0] - len(names))
     if aligned and curve.seeds is not None and curve.seeds.shape[0] > 2:
         # sandwich over the independent seeds: each seed's deviation from its own theory
@@ -237,23 +247,9 @@ def fit(
         scores = deviations @ np.asarray(J, np.float64)  # (S, P)
         middle = scores.T @ scores / (S * (S - 1))
         covariance_u, uncertainty = curvature @ middle @ curvature, "seeds"
-    elif curve.sem is not None:
-        covariance_u, uncertainty = curvature, "laplace"
     else:
-        covariance_u, uncertainty = curvature * chi2 / max(dof, 1), "laplace, scaled"
-    values = np.exp(np.asarray(u, np.float64))
-    covariance = covariance_u * np.outer(values, values)  # delta method for x = exp(u)
-    return FitResult(
-        names=names,
-        values=values,
-        stderr=np.sqrt(np.diag(covariance)),
-        covariance=covariance,
-        data=curve,
-        fitted=np.asarray(per_start(u).mean(0), np.float64),
-        chi2=chi2,
-        dof=dof,
-        converged=converged,
-        steps=steps,
-        uncertainty=uncertainty,
-        seconds=time.perf_counter() - started,
+        covariance_u, uncertainty = laplace(found, curve.sem is not None, dof)
+    fitted = np.asarray(per_start(u).mean(0), np.float64)
+    return FitResult.of_logarithms(
+        names, found, covariance_u, uncertainty, curve, fitted, dof, started
     )

@@ -14,9 +14,10 @@ import numpy as np
 
 from ..problem import Problem
 
-__all__ = ["FITTABLE", "check_free", "with_parameters"]
+__all__ = ["FITTABLE", "check_free", "check_starts", "with_parameters"]
 
-#: Hyperparameters a fit can free, beside `schedule.<field>` (e.g. `schedule.tau`).
+#: Hyperparameters a fit can free, beside `schedule.<field>` (e.g. `schedule.tau`) and, for
+#: the hidden manifold's `N, D -> infinity` limit, the spectrum's `delta = D / N`.
 FITTABLE = ("lr", "lr_v", "noise", "weight_decay")
 
 
@@ -28,15 +29,22 @@ def check_free(problem: Problem, free) -> dict[str, float]:
             f"a fit explains one curve: give a problem of one run, got "
             f"{problem.hyperparameters.size} runs"
         )
-    if not isinstance(free, dict) or not free:
-        raise ValueError(f"free must be a non-empty dict name -> initial value, got {free!r}")
     schedule = problem.hyperparameters.schedule
     fields = [k[len("schedule_") :] for k in schedule.table()]
     accepted = list(FITTABLE) + [f"schedule.{k}" for k in fields if hasattr(schedule, k)]
+    accepted += ["delta"] if problem.is_limit else []
+    return check_starts(free, accepted, "this problem")
+
+
+def check_starts(free, accepted, what: str) -> dict[str, float]:
+    """`free` as `{name: initial value}`: a non-empty dict of `accepted` names with positive
+    finite starts (each is fitted as its logarithm); `what` can fit them, for the message."""
+    if not isinstance(free, dict) or not free:
+        raise ValueError(f"free must be a non-empty dict name -> initial value, got {free!r}")
     out = {}
     for name, value in free.items():
         if name not in accepted:
-            raise ValueError(f"cannot fit {name!r}; this problem can fit {', '.join(accepted)}")
+            raise ValueError(f"cannot fit {name!r}; {what} can fit {', '.join(accepted)}")
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -57,7 +65,11 @@ def with_parameters(problem: Problem, values: dict) -> Problem:
     hyper = problem.hyperparameters
     lr_v_follows = "lr_v" not in values and np.array_equal(hyper.lr_v, hyper.lr)
     schedule_v_follows = hyper.schedule.same_as(hyper.schedule_v)
+    data = problem.data
     for name, value in values.items():
+        if name == "delta":  # the spectrum of HiddenManifoldLimit
+            data = eqx.tree_at(lambda d: d.delta, data, jnp.asarray(value, hyper.lr.dtype))
+            continue
         array = jnp.reshape(jnp.asarray(value, hyper.lr.dtype), (1,))
         targets = [name] + (["lr_v"] if name == "lr" and lr_v_follows else [])
         if name.startswith("schedule."):
@@ -67,7 +79,7 @@ def with_parameters(problem: Problem, values: dict) -> Problem:
             )
         for target in targets:
             hyper = eqx.tree_at(functools.partial(_field, target=target), hyper, array)
-    return problem.replace(hyperparameters=hyper)
+    return problem.replace(data=data, hyperparameters=hyper)
 
 
 def _field(hyper, target):

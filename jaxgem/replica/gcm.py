@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..activations import Activation
+from ..checks import is_traced
 from ..data.base import DataModel
 from ..data.gaussian_equivalent import GaussianEquivalent
 from ..data.hidden_manifold import HiddenManifold
@@ -64,10 +65,11 @@ class GaussianCovariateModel(eqx.Module):
             if weights is None
             else jnp.asarray(weights, dtype)
         )
-        if bool(jnp.any(omega < 0)) or bool(jnp.any(t < 0)):
-            raise ValueError("omega and t must be non-negative")
-        if not float(rho) > 0 or not float(gamma) > 0:
-            raise ValueError(f"rho and gamma must be positive, got {rho}, {gamma}")
+        if not is_traced(omega, t, rho, gamma):  # a fitted spectrum is checked by its fit
+            if bool(jnp.any(omega < 0)) or bool(jnp.any(t < 0)):
+                raise ValueError("omega and t must be non-negative")
+            if not float(rho) > 0 or not float(gamma) > 0:
+                raise ValueError(f"rho and gamma must be positive, got {rho}, {gamma}")
         return cls(omega, t, weights, jnp.asarray(rho, dtype), jnp.asarray(gamma, dtype))
 
     @classmethod

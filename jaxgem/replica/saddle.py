@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ..checks import is_traced
 from ..gaussian import piecewise_gaussian_rule
 from ..io import save_csv
 from .fixed_point import STATUS_NAMES, solve_fixed_point
@@ -193,7 +194,7 @@ def learning_curve(
     alphas, lam = alphas.ravel(), lam.ravel()
     if alphas.size == 0:
         raise ValueError("alphas is empty")
-    if not bool(jnp.all(alphas > 0)) or not bool(jnp.all(lam >= 0)):
+    if not is_traced(alphas, lam) and not (bool(jnp.all(alphas > 0)) and bool(jnp.all(lam >= 0))):
         raise ValueError("sample complexities alpha must be positive and lambda non-negative")
     single = jnp.finfo(dtype).bits <= 32
     rtol = (1e-5 if single else 1e-10) if rtol is None else rtol

@@ -16,6 +16,8 @@ import equinox as eqx
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 
+from ..checks import is_traced
+
 __all__ = ["Channel", "LinearChannel", "SignChannel", "get_channel"]
 
 
@@ -95,6 +97,8 @@ def get_channel(name: str | Channel, noise: float = 0.0) -> Channel:
     channels = {"linear": LinearChannel, "sign": SignChannel}
     if name not in channels:
         raise ValueError(f"unknown teacher {name!r}; choose from {sorted(channels)}")
+    if is_traced(noise):  # a fitted noise
+        return channels[name](noise=noise)
     if not noise >= 0:
         raise ValueError(f"teacher noise must be non-negative, got {noise}")
     return channels[name](noise=float(noise))
