@@ -44,7 +44,7 @@ from .problem import Problem
 from .regimes import REGIMES, RegimeScaling, regime_scaling
 from .results import Trajectory
 from .schedules import Piecewise, PowerLaw, Schedule, ScheduleFunction
-from .fit import Curve, FitResult, fit, fit_replica
+from .fit import Curve, FitResult, ScheduleDesign, design_schedule, fit, fit_replica
 
 __all__ = [
     "Problem",
@@ -55,6 +55,8 @@ __all__ = [
     "ScheduleFunction",
     "fit",
     "fit_replica",
+    "design_schedule",
+    "ScheduleDesign",
     "FitResult",
     "Curve",
     "simulate",

@@ -93,7 +93,7 @@ def test_fit_recovers_the_learning_rate_of_an_independent_numpy_script(tmp_path)
     """`scripts/numpy_online_sgd.py` (plain NumPy, no jaxgem: N = 500, K = M = 2 erf, lr = 0.6,
     8 seeds sharing their networks) writes `t, eg, eg_sem` and the networks' overlaps; the fit
     of the iid ODE from those overlaps recovers lr within two reported standard deviations;
-    the result's files are written, and a budget of one step says it did not converge."""
+    the result's files are written."""
     script = Path(__file__).parent.parent / "scripts" / "numpy_online_sgd.py"
     out = tmp_path / "curve.csv"
     subprocess.run(
@@ -116,5 +116,4 @@ def test_fit_recovers_the_learning_rate_of_an_independent_numpy_script(tmp_path)
     assert [p.name for p in written] == ["fit.json", "fit.csv", "fit.png"]
     record = json.loads(written[0].read_text())
     assert record["parameters"]["lr"]["value"] == pytest.approx(value) and "jax" in record
-    stopped = jaxgem.fit(problem, str(out), {"lr": 0.3}, start=start, max_steps=1)
-    assert not stopped.converged and "did NOT converge" in stopped.summary()[-1]
+    # a fit that runs out of steps says so: tests/test_fit_spectrum.py (the same optimiser)

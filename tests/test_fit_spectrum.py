@@ -15,7 +15,7 @@ from jaxgem import replica
 @pytest.mark.slow
 def test_fit_recovers_delta_of_the_hidden_manifold_from_online_sgd():
     """Online SGD on the sign hidden manifold, N = 1000, D = 500 (delta = 0.5), K = M = 2 erf,
-    lr = 0.5, 8 seeds, t = 0..30: the N, D -> infinity theory (HiddenManifoldLimit, from each
+    lr = 0.5, 8 seeds, t = 0..20: the N, D -> infinity theory (HiddenManifoldLimit, from each
     seed's initial overlaps) fitted from delta = 1 recovers 0.5 within two of its reported
     standard deviations (seed sandwich), which are below 0.02. (Measured over 7 repetitions with
     new matrices and seeds: z = -1.1, 1.2, -0.3, 0.1, -0.7, -0.7, 2.1.)"""
@@ -23,7 +23,7 @@ def test_fit_recovers_delta_of_the_hidden_manifold_from_online_sgd():
     problem = jaxgem.Problem(
         hmm, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit(2, "erf", std=0.1), lr=0.5
     )
-    traj = jaxgem.simulate(problem, jax.random.key(0), t_max=30.0, n_records=16,
+    traj = jaxgem.simulate(problem, jax.random.key(0), t_max=20.0, n_records=11,
                            spacing="linear", seeds=8)  # fmt: skip
     unknown = problem.replace(data=jaxgem.HiddenManifoldLimit(1.0, "sign"))
     result = jaxgem.fit(dataclasses.replace(traj, problem=unknown), free={"delta": 1.0})
@@ -74,7 +74,9 @@ def test_replica_fit_recovers_delta_of_random_features():
     sample = replica.GaussianCovariateModel.random_features(jax.random.key(0), 200, 100, "erf")
     alphas = np.array([0.5, 1.0, 1.5, 2.0, 3.0])
     runs = [
-        replica.simulate_erm(sample, "square", a, 0.01, jax.random.key(i), noise=0.1, seeds=16)
+        replica.simulate_erm(
+            sample, "square", a, 0.01, jax.random.key(i), noise=0.1, seeds=16, n_test=2000
+        )
         for i, a in enumerate(alphas)
     ]
     result = jaxgem.fit_replica(
@@ -86,7 +88,13 @@ def test_replica_fit_recovers_delta_of_random_features():
 
 
 def test_replica_fit_bad_input_gets_clear_errors(ridge_curve, tmp_path):
+    """Refusals in one line; and a fit out of steps says it did not converge (the optimiser
+    and the result that `jaxgem.fit` shares)."""
     iso = replica.GaussianCovariateModel.isotropic()
+    stopped = jaxgem.fit_replica(
+        iso, "square", ridge_curve, free={"lam": 0.1}, noise=0.25, max_steps=1
+    )
+    assert not stopped.converged and "did NOT converge" in stopped.summary()[-1]
     with pytest.raises(ValueError, match=r"cannot fit 'delta'; a replica fit can fit lam, noise"):
         jaxgem.fit_replica(iso, "square", ridge_curve, free={"delta": 1.0}, lam=0.1)
     with pytest.raises(ValueError, match=r"give the penalty lam="):

@@ -20,6 +20,7 @@ from ..initialisers import GaussianInit, InformedInit, NetworkInit
 from ..online.schedule import record_blocks
 from ..problem import Problem
 from ..replica.gcm import GaussianCovariateModel, random_teacher
+from ..schedules import Constant, Piecewise, PowerLaw, Schedule
 from .config import ConfigError
 
 __all__ = [
@@ -172,7 +173,24 @@ def hyperparameters(config: dict) -> Hyperparameters:
         training["weight_decay"],
         training["batch_size"],
         product=training["product"],
+        schedule=schedule(training),
     )
+
+
+def schedule(training: dict) -> Schedule:
+    """The `training` section's learning-rate schedule (`training.schedule` and its
+    `schedule_*` parameters)."""
+    kind = training["schedule"]
+    if kind == "power_law":
+        return PowerLaw(training["schedule_tau"], training["schedule_beta"])
+    if kind == "piecewise":
+        if not training["schedule_factors"]:
+            raise ValueError(
+                "schedule = 'piecewise' needs schedule_factors (and schedule_boundaries, one "
+                "fewer), got none"
+            )
+        return Piecewise(training["schedule_boundaries"], training["schedule_factors"])
+    return Constant()
 
 
 def problem(config: dict, data: DataModel) -> Problem:

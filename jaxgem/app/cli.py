@@ -8,6 +8,9 @@ jaxgem config PRESET            print a preset's full configuration as TOML, to 
 jaxgem curves [PRESET] [--out DIR] [--seeds S] [--quick] [--list]
                                 the full-batch presets: replica theory against ERM (default
                                 rf-ridge); the same runner as `jaxgem run`
+jaxgem fit DATA.csv [PRESET|CONFIG.toml] --free NAME=VALUE [--free ...] [--set ...] [--out DIR]
+                                fit the preset's ODE theory to a measured curve (t, eg[, eg_sem])
+                                by gradient: fitted values with errors, fit.json/csv/png
 jaxgem --version
 
 Bad input is refused in one line naming the key, the value and what is accepted (exit 2),
@@ -76,6 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(curves, "rf-ridge", "full-batch preset or TOML file")
     curves.add_argument("--list", action="store_true", help="list the full-batch presets")
+    fitting = commands.add_parser(
+        "fit", help="fit a preset's ODE theory to a measured learning curve (CSV t, eg[, eg_sem])"
+    )
+    fitting.add_argument("data", help="CSV with columns t, eg and optionally eg_sem")
+    fitting.add_argument("target", nargs="?", default="default", help="preset or TOML file")
+    fitting.add_argument(
+        "--free", action="append", default=[], metavar="NAME=VALUE",
+        help="a parameter to fit and its starting value (lr, lr_v, noise, weight_decay, "
+        "schedule.tau, ...); repeat for several",
+    )  # fmt: skip
+    fitting.add_argument("--out", help="output folder (default: runs/fit-NAME)")
+    fitting.add_argument(
+        "--seeds", type=int,
+        help="starts the theory averages over (default: a jaxgem run table's, else the config's)",
+    )  # fmt: skip
+    fitting.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="override a configuration value",
+    )  # fmt: skip
     return parser
 
 
@@ -117,6 +139,27 @@ def _run(args, *, erm_only: bool) -> int:
         )
     )
     return 0
+
+
+def _fit(args) -> int:
+    config = apply_overrides(_resolve(args.target), args.overrides)
+    if args.seeds is not None and args.seeds < 1:
+        raise ConfigError(f"--seeds must be a positive integer, got {args.seeds}")
+    from .fitting import fit_command, parse_free  # imports JAX
+
+    free = parse_free(args.free)
+    out = Path(args.out) if args.out else Path("runs") / f"fit-{config['name']}"
+    announce = f"jaxgem fit {args.data} with {config['name']}: {config['description']}"
+    return _in_worker(
+        lambda: fit_command(
+            config,
+            args.data,
+            free,
+            out,
+            seeds=args.seeds,
+            announce=lambda: print(announce, file=sys.stderr),
+        )
+    )
 
 
 def _in_worker(work):
@@ -165,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             print(to_toml(_resolve(args.target)), end="")
             return 0
+        if args.command == "fit":
+            return _fit(args)
         return _run(args, erm_only=args.command == "curves")
     except ConfigError as error:
         print(f"jaxgem: error: {error}", file=sys.stderr)

@@ -76,6 +76,13 @@ DEFAULTS: dict = {
         "noise": 0.0,  # output noise sigma
         "weight_decay": 0.0,  # kappa
         "batch_size": 1,  # samples per step (a list makes a sweep)
+        # learning-rate schedule eta(t) = lr f(t): "constant" | "power_law" (f = (1 + t /
+        # tau)^-beta) | "piecewise" (f = factors[i] between boundaries, one more factor)
+        "schedule": "constant",
+        "schedule_tau": 10.0,  # power_law: tau (a list makes a sweep, zipped with the others)
+        "schedule_beta": 1.0,  # power_law: beta (likewise)
+        "schedule_boundaries": [],  # piecewise: increasing times
+        "schedule_factors": [],  # piecewise: non-negative factors, len(boundaries) + 1
         "train_second_layer": False,
         "product": False,  # sweep every combination of the lists instead of zipping them
     },
@@ -111,9 +118,14 @@ _CHOICES = {
     ("record", "spacing"): ("log", "linear"),
     ("erm", "loss"): ("square", "logistic", "hinge"),
     ("erm", "teacher"): ("linear", "sign"),
+    ("training", "schedule"): ("constant", "power_law", "piecewise"),
 }
-_SWEEPABLE = {("training", k) for k in ("lr", "lr_v", "noise", "weight_decay", "batch_size")}
+_SWEEPABLE = {
+    ("training", k)
+    for k in ("lr", "lr_v", "noise", "weight_decay", "batch_size", "schedule_tau", "schedule_beta")
+}
 _POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at")}
+_NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors")}
 _POSITIVE_INT = {
     ("data", "N"),
     ("data", "moment_samples"),
@@ -148,6 +160,10 @@ def _check_value(path: tuple, value, default) -> None:
             or not all(_is_number(v) and v > 0 for v in value)
         ):
             raise ConfigError(f"{where} must be a list of positive numbers, got {value!r}")
+        return
+    if path in _NUMBER_LISTS:
+        if not isinstance(value, list) or not all(_is_number(v) for v in value):
+            raise ConfigError(f"{where} must be a list of numbers, got {value!r}")
         return
     if path in _POSITIVE_INT or (path == ("data", "D") and value is not None):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

@@ -73,14 +73,17 @@ class Curve:
 
     @classmethod
     def load_csv(cls, path, columns: tuple[str, str] = ("t", "eg")) -> Curve:
-        """A CSV with columns `t`, `eg` and optionally `eg_sem` (any code's output); other
-        names by `columns`, e.g. `("alpha", "test_error")` with `test_error_sem`."""
+        """A CSV with columns `t`, `eg` (or `eg_mean`, as `jaxgem run` writes) and optionally
+        `eg_sem` (any code's output); other names by `columns`, e.g. `("alpha",
+        "test_error")` with `test_error_sem`."""
         path = Path(path)
         x, y = columns
         with path.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         found = set(rows[0]) if rows else set()
-        if not {x, y} <= found:
+        mean = f"{y}_mean"  # the eg.csv of `jaxgem run`: eg_mean, eg_sem
+        value = y if y in found or mean not in found else mean
+        if not {x, value} <= found:
             raise ValueError(
                 f"{path}: a learning curve needs columns {x} and {y} (and optionally {y}_sem), "
                 f"got {sorted(found) or 'no rows'}"
@@ -93,4 +96,10 @@ class Curve:
                 raise ValueError(f"{path}: column {name}: {error}") from None
 
         sem = column(f"{y}_sem") if f"{y}_sem" in found else None
-        return cls(t=column(x), eg=column(y), sem=sem)
+        t = column(x)
+        if "curve" in found and np.any(np.diff(t) <= 0):
+            raise ValueError(
+                f"{path}: several curves in one file (the output of jaxgem run): keep the rows "
+                "of the one to fit"
+            )
+        return cls(t=t, eg=column(value), sem=sem)

@@ -231,17 +231,17 @@ def fit(
         solution = theory(source(with_parameters(problem, values)), times, **options)
         return solution.eg[0].reshape(-1, times.shape[0])
 
-    def residuals(log_values, args):
-        del args
-        return (per_start(log_values).mean(0) - target) / scale
+    def outputs(log_values):
+        starts = per_start(log_values)
+        return (starts.mean(0) - target) / scale, starts
 
     u = jnp.log(jnp.asarray([initial[n] for n in names], dtype))
-    found = levenberg_marquardt(residuals, u, max_steps=max_steps, rtol=rtol, atol=atol)
-    u, J, curvature = found.u, found.J, found.curvature
+    found = levenberg_marquardt(outputs, u, max_steps=max_steps, rtol=rtol, atol=atol)
+    u, J, curvature, starts = found.u, found.J, found.curvature, np.asarray(found.aux, np.float64)
     dof = int(times.shape[0] - len(names))
     if aligned and curve.seeds is not None and curve.seeds.shape[0] > 2:
         # sandwich over the independent seeds: each seed's deviation from its own theory
-        deviations = (curve.seeds - np.asarray(per_start(u), np.float64)) / np.asarray(scale)
+        deviations = (curve.seeds - starts) / np.asarray(scale)
         deviations -= deviations.mean(0)
         S = deviations.shape[0]
         scores = deviations @ np.asarray(J, np.float64)  # (S, P)
@@ -249,7 +249,7 @@ def fit(
         covariance_u, uncertainty = curvature @ middle @ curvature, "seeds"
     else:
         covariance_u, uncertainty = laplace(found, curve.sem is not None, dof)
-    fitted = np.asarray(per_start(u).mean(0), np.float64)
+    fitted = starts.mean(0)
     return FitResult.of_logarithms(
         names, found, covariance_u, uncertainty, curve, fitted, dof, started
     )

@@ -22,8 +22,9 @@ CHUNK = 10
 @dataclasses.dataclass(frozen=True)
 class LeastSquares:
     """Where the optimiser stopped: parameters `u (P,)`, residuals `r (R,)`, their Jacobian
-    `J (R, P)`, the inverse curvature `(J^T J)^+ (P, P)` (float64), steps taken, and whether it
-    converged (`finite` says whether residuals and Jacobian are finite there)."""
+    `J (R, P)`, the inverse curvature `(J^T J)^+ (P, P)` (float64), steps taken, whether it
+    converged (`finite` says whether residuals and Jacobian are finite there), and `aux`, the
+    caller's extra output there."""
 
     u: jax.Array
     r: jax.Array
@@ -32,6 +33,7 @@ class LeastSquares:
     steps: int
     converged: bool
     finite: bool
+    aux: object = None
 
     @property
     def chi2(self) -> float:
@@ -39,7 +41,7 @@ class LeastSquares:
 
 
 def levenberg_marquardt(
-    residuals: Callable,
+    outputs: Callable,
     u: jax.Array,
     *,
     max_steps: int,
@@ -47,16 +49,27 @@ def levenberg_marquardt(
     atol: float,
     mode: str = "fwd",
 ) -> LeastSquares:
-    """Minimise `sum(residuals(u, None)^2)` from `u`; the optimiser differentiates `residuals`
-    in `mode` (`"fwd"`: an ODE solve in diffrax's forward mode; `"bwd"`: a saddle point with
-    optimistix's implicit adjoint, whose forward-mode transpose is not available).
+    """Minimise `sum(r^2)` from `u`, where `outputs(u) = (r, aux)`: the residuals and what the
+    caller wants back at the optimum (e.g. each start's curve), evaluated with the Jacobian in
+    one compiled call. The optimiser differentiates in `mode` (`"fwd"`: an ODE solve in
+    diffrax's forward mode; `"bwd"`: a saddle point with optimistix's implicit adjoint, whose
+    forward-mode transpose is not available).
 
     Runs rounds of `CHUNK` steps (one compilation), each ending with a test. Converged: the
     optimiser met its tolerances, or the Gauss–Newton step still to go is below 1 % of every
     parameter's statistical error (an adaptive ODE solve makes the loss jump at the level of
     its tolerance, which can keep the optimiser's own test from ever passing)."""
+
+    def residuals(u, args):
+        del args
+        return outputs(u)[0]
+
+    def with_values(u):
+        r, aux = outputs(u)
+        return r, (r, aux)
+
     solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
-    jacobian = eqx.filter_jit(jax.jacfwd(residuals))
+    jacobian = eqx.filter_jit(jax.jacfwd(with_values, has_aux=True))
     steps, converged, finite = 0, False, True
     while steps < max_steps and not converged:
         round_steps = min(CHUNK, max_steps - steps)
@@ -64,7 +77,7 @@ def levenberg_marquardt(
             residuals, solver, u, max_steps=round_steps, throw=False, options=dict(jac=mode)
         )
         u, steps = solution.value, steps + int(solution.stats["num_steps"])
-        r, J = residuals(u, None), jacobian(u, None)
+        J, (r, aux) = jacobian(u)
         curvature = np.linalg.pinv(np.asarray(J.T @ J, np.float64))
         newton = curvature @ np.asarray(J.T @ r, np.float64)
         spread = np.sqrt(np.maximum(np.diag(curvature), 0.0))
@@ -73,7 +86,7 @@ def levenberg_marquardt(
         converged = finite and (succeeded or bool(np.all(np.abs(newton) < 0.01 * spread)))
         if not finite:
             break
-    return LeastSquares(u, r, J, curvature, steps, converged, finite)
+    return LeastSquares(u, r, J, curvature, steps, converged, finite, aux)
 
 
 def laplace(found: LeastSquares, has_sem: bool, dof: int) -> tuple[np.ndarray, str]:

@@ -6,6 +6,7 @@ keeps it in its domain); the uncertainties are carried back by the delta method.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import equinox as eqx
@@ -30,8 +31,10 @@ def check_free(problem: Problem, free) -> dict[str, float]:
             f"{problem.hyperparameters.size} runs"
         )
     schedule = problem.hyperparameters.schedule
-    fields = [k[len("schedule_") :] for k in schedule.table()]
-    accepted = list(FITTABLE) + [f"schedule.{k}" for k in fields if hasattr(schedule, k)]
+    fields = [f.name for f in dataclasses.fields(schedule)]
+    accepted = list(FITTABLE) + [
+        f"schedule.{k}" for k in fields if eqx.is_array(getattr(schedule, k))
+    ]
     accepted += ["delta"] if problem.is_limit else []
     return check_starts(free, accepted, "this problem")
 
@@ -70,7 +73,8 @@ def with_parameters(problem: Problem, values: dict) -> Problem:
         if name == "delta":  # the spectrum of HiddenManifoldLimit
             data = eqx.tree_at(lambda d: d.delta, data, jnp.asarray(value, hyper.lr.dtype))
             continue
-        array = jnp.reshape(jnp.asarray(value, hyper.lr.dtype), (1,))
+        value = jnp.asarray(value, hyper.lr.dtype)
+        array = jnp.reshape(value, (1,) + value.shape)  # one run
         targets = [name] + (["lr_v"] if name == "lr" and lr_v_follows else [])
         if name.startswith("schedule."):
             field = name.split(".", 1)[1]

@@ -101,15 +101,15 @@ def fit_replica(
         )  # fmt: skip
         return curve.test_error
 
-    def residuals(log_values, args):
-        del args
-        return (errors(log_values) - target) / scale
+    def outputs(log_values):
+        predicted = errors(log_values)
+        return (predicted - target) / scale, predicted
 
     u = jnp.log(jnp.asarray([initial[n] for n in names], dtype))
-    found = levenberg_marquardt(residuals, u, max_steps=max_steps, rtol=rtol, atol=atol, mode="bwd")
+    found = levenberg_marquardt(outputs, u, max_steps=max_steps, rtol=rtol, atol=atol, mode="bwd")
     dof = int(alphas.shape[0] - len(names))
     covariance_u, uncertainty = laplace(found, data.sem is not None, dof)
-    fitted = np.asarray(errors(found.u), np.float64)
+    fitted = np.asarray(found.aux, np.float64)
     return FitResult.of_logarithms(
         names, found, covariance_u, uncertainty, data, fitted, dof, started, columns=COLUMNS
     )
