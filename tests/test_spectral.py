@@ -83,8 +83,8 @@ def test_coarse_graining_error_shrinks_with_more_bins():
 
 
 def test_gradient_with_respect_to_the_spectrum(x64):
-    """d eg(t) / d rho along a random direction (eigenvectors held fixed), autodiff through
-    diffrax against central differences."""
+    """d eg(t) / d rho along a random direction (eigenvectors held fixed), forward-mode autodiff
+    through diffrax against central differences (reverse mode: tests/test_ode.py)."""
     hmm = jaxgem.HiddenManifold.random(jax.random.key(6), 40, 20, "sign", dtype=jnp.float64)
     teacher = jaxgem.TwoLayerNetwork.gaussian(jax.random.key(7), 2, 20, dtype=jnp.float64)
     student = jaxgem.TwoLayerNetwork.gaussian(jax.random.key(8), 2, 40, std=0.3, dtype=jnp.float64)
@@ -98,10 +98,11 @@ def test_gradient_with_respect_to_the_spectrum(x64):
         )
         precise = diffrax.PIDController(rtol=1e-10, atol=1e-12)
         return solve_spectral(
-            hmm, teacher, student, times, lr=0.3, spectrum=spectrum, stepsize_controller=precise
-        ).eg[0, 0, -1]
+            hmm, teacher, student, times, lr=0.3, spectrum=spectrum,
+            stepsize_controller=precise, adjoint=diffrax.ForwardMode(),
+        ).eg[0, 0, -1]  # fmt: skip
 
-    derivative = jax.grad(eg)(0.0)
+    derivative = jax.jacfwd(eg)(0.0)
     h = 1e-5
     finite = (eg(h) - eg(-h)) / (2 * h)
     assert float(derivative) == pytest.approx(float(finite), rel=1e-5, abs=1e-10)
