@@ -69,3 +69,5 @@ def test_design_bad_input_gets_clear_errors():
         jaxgem.design_schedule(problem, -1.0, {"lr": 0.1})
     with pytest.raises(ValueError, match=r"free\['lr'\] must be positive"):
         jaxgem.design_schedule(problem, T_FINAL, {"lr": 0.0})
+    with pytest.raises(ValueError, match=r"free\['lr'\] must be a number or numbers"):
+        jaxgem.design_schedule(problem, T_FINAL, {"lr": "fast"})

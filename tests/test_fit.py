@@ -34,7 +34,7 @@ def test_fit_recovers_learning_rate_and_noise_from_a_simulation():
     """iid inputs, N = 1000, K = M = 2 erf, lr = 0.8, noise = 0.3, from a guess of 0.5 and
     0.1: from 8 seeds both are recovered within two of their reported standard deviations (the
     seeds' sandwich estimate, correlations in time included), and from 32 seeds too, with
-    uncertainties about half as large. (For this simulation. Over 20 repetitions only 65-70 %
+    uncertainties about half as large. (For this simulation. Over 40 repetitions only 78-82 %
     of 8-seed fits fall within two reported errors: docs/api.md, a known limitation.)"""
     problem = jaxgem.Problem(
         jaxgem.IIDGaussian(N=1000),

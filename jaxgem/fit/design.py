@@ -136,12 +136,15 @@ def _check_vectors(problem: Problem, free) -> dict:
     """`free` checked as `check_free` does, vectors allowed (each entry positive, finite)."""
     if not isinstance(free, dict):
         raise ValueError(f"free must be a non-empty dict name -> initial value, got {free!r}")
-    scalars = {n: (float(np.min(v)) if np.size(v) else -1.0) for n, v in free.items()}
-    check_free(problem, scalars)  # names, run count, and the smallest entry of each
     out = {}
     for name, value in free.items():
-        array = np.asarray(value, np.float64)
+        try:
+            out[name] = np.asarray(value, np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"free[{name!r}] must be a number or numbers, got {value!r}") from None
+    # names, the run count, and the smallest entry of each (positive, finite)
+    check_free(problem, {n: float(a.min()) if a.size else -1.0 for n, a in out.items()})
+    for name, array in out.items():
         if not np.all(np.isfinite(array)):
-            raise ValueError(f"free[{name!r}] must be finite, got {value!r}")
-        out[name] = array
+            raise ValueError(f"free[{name!r}] must be finite, got {free[name]!r}")
     return out
