@@ -89,19 +89,14 @@ def compare(clock, traj, guess: dict) -> list[dict]:
     unknown values), from `guess`."""
     result, gradient = clock.measure(lambda: jaxgem.fit(traj, free=guess))
     curve = jaxgem.Curve.of(traj)
-    target, sem = jnp.asarray(curve.eg), jnp.asarray(np.maximum(curve.sem, 1e-3 * curve.sem.max()))
+    target, sem = jnp.asarray(curve.eg), jnp.asarray(curve.scale())
     problem = traj.problem
     names = tuple(guess)
 
     @jax.jit
     def chi2(log_values):  # the same theory from the seeds' own starts, jitted once
         candidate = with_parameters(problem, dict(zip(names, jnp.exp(log_values))))
-        if problem.is_limit:
-            solution = counted_theory(clock)(
-                candidate, traj.t, start=traj.initial_order_parameters()
-            )
-        else:
-            solution = counted_theory(clock)(dataclasses.replace(traj, problem=candidate))
+        solution = counted_theory(clock)(dataclasses.replace(traj, problem=candidate))
         return jnp.sum(((solution.eg[0].mean(0) - target) / sem) ** 2)
 
     def nelder_mead():

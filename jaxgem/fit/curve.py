@@ -46,6 +46,14 @@ class Curve:
                 raise ValueError("a curve's sem must be positive and finite at every t")
             object.__setattr__(self, "sem", sem)
 
+    def scale(self) -> np.ndarray:
+        """What the residuals are divided by: the standard errors, at least 1/1000 of the
+        largest (a point known almost exactly, such as a start every seed shares, must not
+        dominate a fit through rounding); ones when there are none (least squares)."""
+        if self.sem is None:
+            return np.ones_like(self.eg)
+        return np.maximum(self.sem, 1e-3 * np.max(self.sem))
+
     @classmethod
     def of(cls, trajectory: Trajectory, h: int = 0) -> Curve:
         """Run `h` of a simulation: the mean over its healthy seeds, their standard error and

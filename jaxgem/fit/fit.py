@@ -211,16 +211,9 @@ def fit(
     dtype = problem.hyperparameters.lr.dtype
     times = jnp.asarray(curve.t, dtype)
     target = jnp.asarray(curve.eg, dtype)
-    # a point known (almost) exactly, such as a start common to every seed, must not dominate
-    # the fit through rounding: standard errors are at least 1/1000 of the largest
-    sem = np.ones_like(curve.eg) if curve.sem is None else curve.sem
-    scale = jnp.asarray(np.maximum(sem, 1e-3 * np.max(sem)), dtype)
+    scale = jnp.asarray(curve.scale(), dtype)
     options = dict(theory_options, adjoint=diffrax.ForwardMode())
-    if isinstance(model, Trajectory) and problem.is_limit:
-        # a finite simulation explained by the N, D -> infinity theory: from its seeds' overlaps
-        source = lambda p: p  # noqa: E731
-        options.update(start=model.initial_order_parameters())
-    elif isinstance(model, Trajectory):
+    if isinstance(model, Trajectory):
         source = lambda p: dataclasses.replace(model, problem=p)  # noqa: E731
     else:
         source = lambda p: p  # noqa: E731

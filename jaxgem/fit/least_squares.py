@@ -78,14 +78,15 @@ def levenberg_marquardt(
         )
         u, steps = solution.value, steps + int(solution.stats["num_steps"])
         J, (r, aux) = jacobian(u)
+        finite = bool(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(J)))
+        if not finite:  # e.g. a diverged solve: reported, with no curvature to speak of
+            curvature = np.full((u.shape[0],) * 2, np.nan)
+            break
         curvature = np.linalg.pinv(np.asarray(J.T @ J, np.float64))
         newton = curvature @ np.asarray(J.T @ r, np.float64)
         spread = np.sqrt(np.maximum(np.diag(curvature), 0.0))
-        finite = bool(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(J)))
         succeeded = bool(solution.result == optx.RESULTS.successful)
-        converged = finite and (succeeded or bool(np.all(np.abs(newton) < 0.01 * spread)))
-        if not finite:
-            break
+        converged = succeeded or bool(np.all(np.abs(newton) < 0.01 * spread))
     return LeastSquares(u, r, J, curvature, steps, converged, finite, aux)
 
 

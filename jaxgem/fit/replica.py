@@ -84,8 +84,7 @@ def fit_replica(
     dtype = model.omega.dtype if isinstance(model, GaussianCovariateModel) else jnp.float32
     dtype = jnp.result_type(dtype, float)
     alphas, target = jnp.asarray(data.t, dtype), jnp.asarray(data.eg, dtype)
-    sem = np.ones_like(data.eg) if data.sem is None else data.sem
-    scale = jnp.asarray(np.maximum(sem, 1e-3 * np.max(sem)), dtype)
+    scale = jnp.asarray(data.scale(), dtype)
 
     def errors(log_values):
         values = {**fixed, **dict(zip(names, jnp.exp(log_values)))}

@@ -120,12 +120,15 @@ def theory(
                 "this trajectory carries no problem (it could not be restored from its file)"
             )
         times = source.t[: source.completed] if times is None else times
-        initial = InitialNetworks(
-            jnp.asarray(source.w0),
-            jnp.asarray(source.v[0, :, 0]),
-            jnp.asarray(source.B0),
-            jnp.asarray(source.A),
-        )
+        if problem.is_limit:  # a finite simulation explained by the N, D -> infinity theory
+            initial = source.initial_order_parameters()
+        else:
+            initial = InitialNetworks(
+                jnp.asarray(source.w0),
+                jnp.asarray(source.v[0, :, 0]),
+                jnp.asarray(source.B0),
+                jnp.asarray(source.A),
+            )
     elif isinstance(source, Problem):
         problem = source
         if times is None:
