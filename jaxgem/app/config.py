@@ -104,11 +104,28 @@ DEFAULTS: dict = {
         "simulate_at": [0.5, 1.0, 2.0],  # where finite-size ERM checks it
         "log_y": False,  # plot the errors on a log scale
     },
+    "bayes": {
+        # Bayes-optimal GLM y ~ P_out(. | x . w* / sqrt d), w* ~ prior (THEORY.md Sec. 8)
+        "prior": "gaussian",  # "gaussian" | "rademacher" | "gauss-bernoulli"
+        "density": 0.5,  # gauss-bernoulli: fraction of non-zero weights, in (0, 1]
+        "channel": "sign",  # "sign" | "probit" | "linear" | "abs" | "relu" | "logit"
+        "noise": 0.0,  # sign/probit and linear: variance of the Gaussian noise
+        "alphas": [0.25, 0.5, 1.0, 2.0, 4.0],  # state evolution on this grid of n / d
+        "gamp_at": [0.5, 1.0, 2.0],  # where GAMP runs on finite instances ([] for none)
+        "gamp_N": 2000,  # GAMP: the dimension d
+        "gamp_iterations": 30,
+        "gamp_damping": 0.0,
+        "start_overlap": 0.0,  # GAMP's (and its prediction's) start; abs needs > 0
+        "densities": [],  # gauss-bernoulli: also the phase diagram over these densities
+        "versus_erm": False,  # sign, gaussian: optimally regularised logistic and ridge beside
+    },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
 
 _CHOICES = {
-    ("job",): ("online", "erm"),
+    ("job",): ("online", "erm", "bayes"),
+    ("bayes", "prior"): ("gaussian", "rademacher", "gauss-bernoulli"),
+    ("bayes", "channel"): ("sign", "probit", "linear", "abs", "relu", "logit"),
     ("data", "model"): ("iid", "hidden_manifold", "deep_sign", "conv", "digits_flow", "digits"),
     ("data", "moments"): ("exact", "gaussian_equivalent", "recursion", "monte_carlo"),
     ("teacher", "init"): ("gaussian", "small"),
@@ -124,7 +141,16 @@ _SWEEPABLE = {
     ("training", k)
     for k in ("lr", "lr_v", "noise", "weight_decay", "batch_size", "schedule_tau", "schedule_beta")
 }
-_POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at")}
+_POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at"), ("bayes", "alphas"),
+                   ("bayes", "gamp_at"), ("bayes", "densities")}  # fmt: skip
+_MAY_BE_EMPTY = {("bayes", "gamp_at"), ("bayes", "densities")}
+#: numbers within an interval: (low, low included, high, high included)
+_INTERVALS = {
+    ("bayes", "density"): (0.0, False, 1.0, True),
+    ("bayes", "noise"): (0.0, True, math.inf, False),
+    ("bayes", "gamp_damping"): (0.0, True, 1.0, False),
+    ("bayes", "start_overlap"): (0.0, True, 1.0, False),
+}
 _NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors")}
 _POSITIVE_INT = {
     ("data", "N"),
@@ -134,6 +160,8 @@ _POSITIVE_INT = {
     ("student", "K"),
     ("record", "n_records"),
     ("seeds",),
+    ("bayes", "gamp_N"),
+    ("bayes", "gamp_iterations"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
 _POSITIVE_NUMBER = {("record", "t_max"), ("data", "moment_rtol")}
@@ -156,10 +184,18 @@ def _check_value(path: tuple, value, default) -> None:
     if path in _POSITIVE_LISTS:
         if (
             not isinstance(value, list)
-            or not value
+            or (not value and path not in _MAY_BE_EMPTY)
             or not all(_is_number(v) and v > 0 for v in value)
         ):
             raise ConfigError(f"{where} must be a list of positive numbers, got {value!r}")
+        return
+    if path in _INTERVALS:
+        low, low_in, high, high_in = _INTERVALS[path]
+        inside = _is_number(value) and (value >= low if low_in else value > low)
+        inside = inside and (value <= high if high_in else value < high)
+        if not inside:
+            accepted = f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+            raise ConfigError(f"{where} must be a number in {accepted}, got {value!r}")
         return
     if path in _NUMBER_LISTS:
         if not isinstance(value, list) or not all(_is_number(v) for v in value):

@@ -113,3 +113,50 @@ def plot_fit(
     ax.set_ylabel(labels[1])
     ax.legend()
     return _save(fig, path, title, 90)
+
+
+def plot_bayes(se_rows, gamp_rows, erm_rows, thresholds, phase_rows, path, *, title="") -> Path:
+    """Bayes-optimal GLM: weight MSE against alpha (AMP's branch, the informed one, the MMSE),
+    GAMP's final MSE with error bars, the thresholds as vertical lines; the error beside it
+    (with optimally regularised ERM when given); the phase diagram when given."""
+    plt = _pyplot()
+    panels = 3 if phase_rows else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.2), dpi=120)
+    sign_like = any(np.isfinite(r["classification_error"]) for r in se_rows)
+    error = "classification_error" if sign_like else "output_error"
+    for branch, style in (("amp", "-"), ("informed", "--"), ("mmse", ":")):
+        rows = [r for r in se_rows if r["branch"] == branch]
+        alpha = [r["alpha"] for r in rows]
+        axes[0].plot(alpha, [r["mse"] for r in rows], style, label=f"SE, {branch}")
+        axes[1].plot(alpha, [r[error] for r in rows], style, label=f"Bayes, {branch}")
+    if gamp_rows:
+        last = max(r["iteration"] for r in gamp_rows)
+        final = [r for r in gamp_rows if r["iteration"] == last]
+        axes[0].errorbar([r["alpha"] for r in final], [r["mse"] for r in final],
+                         yerr=[r["mse_sem"] for r in final], fmt="o", ms=4,
+                         label=f"GAMP ({last} iterations)")  # fmt: skip
+    for loss in ("logistic", "square"):
+        if erm_rows and f"{loss}_error" in erm_rows[0]:
+            axes[1].plot([r["alpha"] for r in erm_rows], [r[f"{loss}_error"] for r in erm_rows],
+                         label=f"{loss}, optimal lambda")  # fmt: skip
+    for name, value in thresholds.items():
+        if isinstance(value, float) and np.isfinite(value):
+            for ax in axes[:2]:
+                ax.axvline(value, color="gray", lw=0.8, ls="-.")
+            axes[0].text(value, 0.02, f" {name}", rotation=90, fontsize=7,
+                         transform=axes[0].get_xaxis_transform())  # fmt: skip
+    axes[0].set_ylabel("weight MSE, rho - m")
+    axes[1].set_ylabel(error.replace("_", " "))
+    for ax in axes[:2]:
+        ax.set_xlabel("alpha = n / d")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if phase_rows:
+        density = [r["density"] for r in phase_rows]
+        axes[2].plot(density, [r["alpha_alg"] for r in phase_rows], "o-", label="alpha_alg (AMP)")
+        axes[2].plot(density, [r["alpha_it"] for r in phase_rows], "s-", label="alpha_IT")
+        axes[2].set_xlabel("density")
+        axes[2].set_ylabel("alpha")
+        axes[2].grid(alpha=0.3)
+        axes[2].legend(fontsize=7)
+    return _save(fig, path, title, 110)

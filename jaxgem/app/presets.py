@@ -214,6 +214,59 @@ _PRESETS: dict[str, dict] = {
 }
 
 #: Every preset by name, a partial configuration over `DEFAULTS` (read-only).
+_BAYES = {
+    "perceptron": {
+        "description": "Bayes-optimal perceptron (Gaussian weights, sign teacher): the optimal "
+        "classification error, GAMP at N=2000, optimally regularised logistic and ridge beside",
+        "bayes": {
+            "prior": "gaussian",
+            "channel": "sign",
+            "alphas": _grid(np.geomspace(0.1, 10, 40)),
+            "gamp_at": [0.5, 1.0, 2.0, 5.0],
+            "gamp_iterations": 20,
+            "versus_erm": True,
+        },
+    },
+    "binary-perceptron": {
+        "description": "binary (Rademacher) perceptron: AMP's branch against perfect recovery, "
+        "alpha_IT ~ 1.245 and alpha_alg ~ 1.493, GAMP at N=2000",
+        "bayes": {
+            "prior": "rademacher",
+            "channel": "sign",
+            "alphas": _grid(np.linspace(0.1, 2.5, 49)),
+            "gamp_at": [0.5, 1.0, 2.0],
+            "gamp_iterations": 30,
+        },
+    },
+    "phase-retrieval": {
+        "description": "real phase retrieval (abs channel, Gaussian weights): weak recovery at "
+        "0.5, alpha_IT = 1, alpha_alg ~ 1.13; GAMP from overlap 0.1",
+        "bayes": {
+            "prior": "gaussian",
+            "channel": "abs",
+            "alphas": _grid(np.linspace(0.1, 2.0, 39)),
+            "gamp_at": [0.8, 1.5],
+            "gamp_iterations": 20,
+            "start_overlap": 0.1,
+        },
+    },
+    "compressed-sensing": {
+        "description": "noiseless compressed sensing, Gauss-Bernoulli weights of density 0.5: "
+        "AMP perfect from alpha ~ 0.686; the phase diagram over densities",
+        "bayes": {
+            "prior": "gauss-bernoulli",
+            "density": 0.5,
+            "channel": "linear",
+            "alphas": _grid(np.linspace(0.3, 1.0, 36)),
+            "gamp_at": [0.6, 0.8],
+            "gamp_iterations": 40,
+            "densities": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+        },
+    },
+}
+for _name, _preset in _BAYES.items():
+    _PRESETS[_name] = {"name": _name, "job": "bayes", **_preset}
+
 PRESETS: Mapping[str, dict] = MappingProxyType(_PRESETS)
 
 

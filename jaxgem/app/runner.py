@@ -96,7 +96,9 @@ def run(
         save_json(out / "run.json", {**record, "status": status, "wall_s": wall, **extra})
 
     save("running", files=files)
-    job = _online if config["job"] == "online" else _erm
+    from .bayes_job import run_bayes
+
+    job = {"online": _online, "erm": _erm, "bayes": run_bayes}[config["job"]]
     context = dict(
         progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
     )

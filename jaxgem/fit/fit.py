@@ -33,9 +33,10 @@ class FitResult:
     Fields: `names`; `values`, `stderr (P,)` and `covariance (P, P)` of the fitted parameters;
     `data` (the `Curve`); `fitted (R,)` the theory at the data's times; `chi2`, `dof` and
     `chi2_per_dof` (about 1 for a good fit with honest error bars); `converged`, `steps`;
-    `uncertainty`: `"seeds"` (a sandwich estimate over the independent seeds of a
-    simulation: their correlations in time included), `"laplace"` (the curvature of the
-    likelihood with the given standard errors) or `"laplace, scaled"` (no standard errors:
+    `uncertainty`: `"seeds"` (a sandwich estimate over the independent `seeds` of a
+    simulation: their correlations in time included; `interval()` uses Student-t quantiles),
+    `"laplace"` (the curvature of the likelihood with the given standard errors) or
+    `"laplace, scaled"` (no standard errors:
     scaled by the scatter, `chi2 / dof`); `seconds`; `columns`, the names of the curve's axes
     in the files (`("t", "eg")`, or `("alpha", "test_error")` for a replica fit).
     """
@@ -53,6 +54,23 @@ class FitResult:
     uncertainty: str
     seconds: float
     columns: tuple[str, str] = ("t", "eg")
+    seeds: int = 0
+
+    def interval(self, name: str, level: float = 0.95) -> tuple[float, float]:
+        """A confidence interval of a fitted parameter: value ± quantile x stderr, with the
+        Student-t quantile of `seeds - 1` degrees of freedom for an uncertainty from the seeds
+        (the sandwich is estimated from them: 2.36 at 8 seeds for 95 %), else the normal one.
+        Measured (scripts/fit_coverage.py, 80 fits of lr and noise at 8 seeds): 85 % and 88 %
+        of the truths within 2 stderr, as the t-distribution of 7 degrees of freedom expects
+        (91 %); the t interval is the one with the stated coverage."""
+        from scipy import stats
+
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        tail = (1 + level) / 2
+        quantile = stats.t.ppf(tail, self.seeds - 1) if self.seeds > 2 else stats.norm.ppf(tail)
+        value, error = self[name]
+        return value - quantile * error, value + quantile * error
 
     @property
     def chi2_per_dof(self) -> float:
@@ -240,9 +258,11 @@ def fit(
         scores = deviations @ np.asarray(J, np.float64)  # (S, P)
         middle = scores.T @ scores / (S * (S - 1))
         covariance_u, uncertainty = curvature @ middle @ curvature, "seeds"
+        extra = dict(seeds=S)
     else:
         covariance_u, uncertainty = laplace(found, curve.sem is not None, dof)
+        extra = {}
     fitted = starts.mean(0)
     return FitResult.of_logarithms(
-        names, found, covariance_u, uncertainty, curve, fitted, dof, started
+        names, found, covariance_u, uncertainty, curve, fitted, dof, started, **extra
     )
