@@ -10,7 +10,7 @@ models for learning with shallow neural networks" (MSML 2021).
 
 __version__ = "0.2.0"
 
-from . import data, diagnostics, generators, ode, online, replica
+from . import bayes, data, diagnostics, generators, ode, online, replica
 from .activations import (
     ACTIVATIONS,
     Activation,
@@ -97,5 +97,6 @@ __all__ = [
     "online",
     "ode",
     "replica",
+    "bayes",
     "schedules",
 ]

@@ -34,16 +34,15 @@ def test_bayes_optimal_perceptron_errors_and_large_alpha_asymptote(x64):
 
 def test_thresholds_binary_perceptron_phase_retrieval_compressed_sensing(x64):
     """alpha_IT = 1.245 and alpha_alg = 1.493 (binary perceptron), weak recovery 0.5,
-    alpha_IT = 1 and alpha_alg = 1.13 (phase retrieval), alpha_alg = 0.686 (compressed sensing
-    at density 0.5), to the digits the literature gives; the Gaussian perceptron has none."""
+    alpha_IT = 1 and alpha_alg = 1.13 (phase retrieval), to the digits the literature gives;
+    the Gaussian perceptron has none."""
     binary = bayes.thresholds(bayes.Rademacher(), bayes.Sign())
     assert abs(binary.alpha_it - 1.245) < 5e-4 and abs(binary.alpha_alg - 1.493) < 5e-4
     assert binary.it_rule == "perfect recovery"
     retrieval = bayes.thresholds(bayes.Gaussian(), bayes.Abs())
     assert abs(retrieval.alpha_wr - 0.5) < 1e-4 and abs(retrieval.alpha_alg - 1.13) < 5e-3
     assert retrieval.alpha_it == 1.0
-    sensing = bayes.thresholds(bayes.GaussBernoulli(density=0.5), bayes.Linear())
-    assert abs(sensing.alpha_alg - 0.686) < 5e-4 and sensing.alpha_it == 0.5
+    # compressed sensing (0.686): test_command_line_preset... and test_branch_crossing...
     assert np.isnan(bayes.thresholds(bayes.Gaussian(), bayes.Sign()).alpha_alg)
 
 
@@ -82,13 +81,13 @@ def test_overlaps_and_channel_expectations_against_monte_carlo(x64):
     key = jax.random.key(3)
     prior, mh = bayes.GaussBernoulli(density=0.3), 4.0
     k1, k2, k3, k4 = jax.random.split(key, 4)
-    w0 = prior.sample(k1, (400_000,), jnp.float64)
+    w0 = prior.sample(k1, (100_000,), jnp.float64)
     B = mh * w0 + jnp.sqrt(mh) * jax.random.normal(k2, w0.shape, jnp.float64)
     mean, _ = prior.denoiser(1 / mh, B / mh)
     draws = mean**2
     assert abs(prior.overlap(mh) - draws.mean()) < 4 * draws.std() / np.sqrt(draws.size)
     channel, m = bayes.Abs(), 0.4
-    v = jax.random.normal(k3, (400_000,), jnp.float64)
+    v = jax.random.normal(k3, (100_000,), jnp.float64)
     z = jnp.sqrt(m) * v + jnp.sqrt(1 - m) * jax.random.normal(k4, v.shape, jnp.float64)
     g, _ = channel.output(jnp.abs(z), jnp.sqrt(m) * v, jnp.full_like(v, 1 - m))
     assert abs(channel.g_squared(m, 1.0) - (g**2).mean()) < 4 * (g**2).std() / np.sqrt(v.size)
@@ -112,7 +111,7 @@ def test_gamp_follows_state_evolution_per_iteration(x64, prior, channel, alpha, 
     assert run.predicted[-1] < 0.6 * run.predicted[0]  # it learned something
 
 
-def test_bad_input_gets_clear_errors():
+def test_bad_input_gets_clear_errors_and_non_convergence_is_reported_per_point():
     with pytest.raises(ValueError, match="density must be in"):
         bayes.GaussBernoulli(density=1.5)
     with pytest.raises(ValueError, match="noise must be non-negative"):
@@ -123,6 +122,12 @@ def test_bad_input_gets_clear_errors():
         bayes.state_evolution(bayes.Gaussian(), bayes.Sign(), jnp.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="start must be"):
         bayes.state_evolution(bayes.Gaussian(), bayes.Sign(), 1.0, start="random")
+    # too few steps: each point says so (status 1, one line each); enough: all converge
+    se = bayes.state_evolution(bayes.Gaussian(), bayes.Linear(noise=0.5), jnp.array([0.5, 2.0]),
+                               max_steps=4)  # fmt: skip
+    assert list(np.asarray(se.status)) == [1, 1] and "max steps" in se.failures()[0]
+    se = bayes.state_evolution(bayes.Gaussian(), bayes.Linear(noise=0.5), jnp.array([0.5, 2.0]))
+    assert np.all(se.converged) and se.failures() == []
 
 
 def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_path, capsys):
@@ -132,7 +137,7 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
 
     out = tmp_path / "cs"
     code = main(["curves", "compressed-sensing", "--out", str(out), "--seeds", "2",
-                 "--set", "bayes.alphas=[0.6, 0.8]", "--set", "bayes.gamp_at=[0.8]",
+                 "--set", "bayes.alphas=[0.8]", "--set", "bayes.gamp_at=[0.8]",
                  "--set", "bayes.gamp_N=500"])  # fmt: skip
     assert code == 0
     for name in ("run.json", "state_evolution.csv", "gamp.csv", "bayes.png"):
@@ -143,3 +148,20 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
                  "--set", "bayes.density=1.5"])  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "bayes.density" in err[0] and "1.5" in err[0]
+
+
+def test_branch_crossing_gives_alpha_it_and_the_phase_diagram(x64):
+    """Compressed sensing with noise 1e-4: at the alpha_IT found by the branch crossing, the
+    state evolution from both starts has equal free entropy (so the MMSE jumps there); the
+    vmapped phase diagram reproduces the single-model spinodals (0.2076, 0.6857)."""
+    prior, channel = bayes.GaussBernoulli(density=0.5), bayes.Linear(noise=1e-4)
+    found = bayes.thresholds(prior, channel)
+    assert found.it_rule == "branch crossing" and found.alpha_it < found.alpha_alg
+    both = bayes.bayes_optimal(prior, channel, jnp.asarray(found.alpha_it))
+    assert abs(both.amp.free_entropy - both.informed.free_entropy) < 1e-8
+    assert both.amp.mse > 10 * both.informed.mse
+    diagram = bayes.phase_diagram(
+        bayes.GaussBernoulli(density=jnp.array([0.1, 0.5])), bayes.Linear()
+    )
+    np.testing.assert_allclose(diagram.alpha_alg, [0.20756, 0.68570], atol=1e-5)  # 0.686
+    np.testing.assert_allclose(diagram.alpha_it, [0.1, 0.5])

@@ -109,11 +109,14 @@ def _run(config, out, *, progress, quick, echo, files, title, save):
         save_csv(out / "versus_erm.csv", erm_rows)
         files["versus erm"] = "versus_erm.csv"
     phase_rows = []
-    for density in section["densities"]:
-        with status(f"thresholds at density {density:g}", enabled=progress):
-            point = bayes.thresholds(bayes.GaussBernoulli(density=density), channel)
-        phase_rows.append(dict(density=density, alpha_alg=float(point.alpha_alg),
-                               alpha_it=float(point.alpha_it)))  # fmt: skip
+    if section["densities"]:
+        densities = jnp.asarray(section["densities"], jnp.float64)
+        with status(f"phase diagram over {densities.size} densities", enabled=progress):
+            diagram = bayes.phase_diagram(bayes.GaussBernoulli(density=densities), channel)
+        phase_rows = [
+            dict(density=float(d), alpha_alg=float(a), alpha_it=float(i))
+            for d, a, i in zip(densities, diagram.alpha_alg, diagram.alpha_it)
+        ]
     if phase_rows:
         save_csv(out / "phase_diagram.csv", phase_rows)
         files["phase diagram"] = "phase_diagram.csv"

@@ -21,7 +21,7 @@ from .evolution import (
 )
 from .gamp import GAMPExperiment, GAMPRun, evolution_per_iteration, gamp, gamp_experiment
 from .priors import GaussBernoulli, Gaussian, GridPrior, Prior, Rademacher, get_prior
-from .transitions import Branch, Thresholds, branch, thresholds
+from .transitions import Branch, PhaseDiagram, Thresholds, branch, phase_diagram, thresholds
 from .versus_erm import VersusERM, versus_erm
 
 __all__ = [
@@ -49,6 +49,8 @@ __all__ = [
     "Thresholds",
     "branch",
     "thresholds",
+    "PhaseDiagram",
+    "phase_diagram",
     "GAMPRun",
     "GAMPExperiment",
     "gamp",

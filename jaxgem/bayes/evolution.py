@@ -144,7 +144,7 @@ def state_evolution(
     start: str | float = "uninformative",
     rtol: float = 1e-10,
     atol: float = 1e-13,
-    max_steps: int = 20_000,
+    max_steps: int = 5_000,
 ) -> StateEvolution:
     """The fixed point of the state evolution at each `alpha` (any shape; the prior's and
     channel's scalar parameters may be arrays that broadcast against it).
@@ -174,16 +174,21 @@ def state_evolution(
         raise ValueError(
             f"start must be 'uninformative', 'informed' or an overlap >= 0, got {start!r}"
         )
+    values, status, steps = _solve(prior, channel, alpha, m0, rtol, atol, max_steps)
+    values = {k: v.reshape(shape) for k, v in values.items()}
+    return StateEvolution(**values, status=status.reshape(shape), steps=steps.reshape(shape))
+
+
+@eqx.filter_jit
+def _solve(prior, channel, alpha, m0, rtol, atol, max_steps):
+    """The fixed points and everything reported at them, in one compiled call."""
     solution = solve_fixed_point(
         _Update(), m0[:, None], (alpha, prior, channel), damping=0.0, anderson=0,
-        rtol=rtol, atol=atol, max_steps=max_steps,
+        rtol=rtol, atol=atol, max_steps=max_steps, retries=0,
     )  # fmt: skip
+    rho = jax.vmap(lambda p, a: p.rho * jnp.ones_like(a))(prior, alpha)
     m = jnp.clip(solution.value[:, 0], 0.0, rho * (1 - GAP))
-    values = jax.vmap(_evaluate)(prior, channel, alpha, m)
-    values = {k: v.reshape(shape) for k, v in values.items()}
-    return StateEvolution(
-        **values, status=solution.status.reshape(shape), steps=solution.steps.reshape(shape)
-    )
+    return jax.vmap(_evaluate)(prior, channel, alpha, m), solution.status, solution.steps
 
 
 def bayes_optimal(prior: Prior, channel: OutputChannel, alpha, **options) -> BayesOptimal:

@@ -55,14 +55,21 @@ def gamp(
     a0=None,
     v0=None,
     truth=None,
+    variances: str = "full",
 ) -> GAMPRun:
     """GAMP for `y ~ P_out(. | F w)`, `F = X / sqrt d` of shape `(n, d)`, from `a0` (default
     the prior mean, 0) and `v0` (default `rho`). `damping` mixes each new `(a, v)` with the old.
+    `variances`: `"full"` (the sums over `F^2` of THEORY Sec. 8; stores `F^2` beside `F`) or
+    `"uniform"` (`F_mi^2` replaced by its mean `1/d`, exact as `d -> infinity` for iid `F`:
+    half the memory and matrix products, for the largest instances).
     Returns a `GAMPRun`; with `truth` (w*) it records the MSE and overlap per iteration."""
+    if variances not in ("full", "uniform"):
+        raise ValueError(f"variances must be 'full' or 'uniform', got {variances!r}")
     F = jnp.asarray(F)
     dtype = F.dtype
     n, d = F.shape
-    F2 = F * F
+    uniform = variances == "uniform"
+    F2 = None if uniform else F * F
     a = jnp.zeros(d, dtype) if a0 is None else jnp.asarray(a0, dtype)
     v = (
         jnp.full(d, prior.rho, dtype)
@@ -78,11 +85,13 @@ def gamp(
 
     def step(carry, _):
         a, v, g = carry
-        V = jnp.maximum(F2 @ v, tiny)
+        V = jnp.full(n, jnp.mean(v)) if uniform else F2 @ v
+        V = jnp.maximum(V, tiny)
         omega = F @ a - V * g
         g_new, dg = channel.output(y, omega, V)
-        Sigma = 1 / jnp.maximum(-(F2.T @ dg), tiny)
-        R = a + Sigma * (F.T @ g_new)
+        precision = jnp.full(d, -jnp.sum(dg) / d) if uniform else -(dg @ F2)
+        Sigma = 1 / jnp.maximum(precision, tiny)
+        R = a + Sigma * (g_new @ F)  # not F.T @ g: XLA on CPU reads the transpose slowly
         a_new, v_new = prior.denoiser(Sigma, R)
         a_new = damping * a + (1 - damping) * a_new
         v_new = damping * v + (1 - damping) * v_new

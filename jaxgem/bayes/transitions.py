@@ -26,7 +26,7 @@ from .channels import OutputChannel
 from .evolution import GAP, _grid, free_entropy
 from .priors import Prior
 
-__all__ = ["Branch", "Thresholds", "branch", "thresholds"]
+__all__ = ["Branch", "Thresholds", "PhaseDiagram", "branch", "thresholds", "phase_diagram"]
 
 
 class Branch(eqx.Module):
@@ -74,14 +74,16 @@ def branch(prior: Prior, channel: OutputChannel, mh) -> Branch:
     return Branch(*jax.vmap(_point, (None, None, 0))(prior, channel, u))
 
 
-@eqx.filter_jit
-def _bisect(fn, lower, upper, args):
+def _root(fn, lower, upper, args):
     """The root of `fn(u, args)` in `[lower, upper]` (a sign change) by optimistix's bisection."""
     solver = optx.Bisection(rtol=1e-13, atol=1e-13, flip="detect")
     y0 = (lower + upper) / 2
     sol = optx.root_find(fn, solver, y0, args, options=dict(lower=lower, upper=upper),
                          max_steps=200, throw=False)  # fmt: skip
     return sol.value
+
+
+_bisect = eqx.filter_jit(_root)
 
 
 def _slope(u, args):
@@ -105,7 +107,7 @@ def thresholds(
     channel: OutputChannel,
     *,
     mh_range: tuple[float, float] = (1e-6, 1e6),
-    points: int = 1200,
+    points: int = 600,
 ) -> Thresholds:
     """The weak-recovery, algorithmic and information-theoretic thresholds of one model.
 
@@ -149,9 +151,20 @@ def thresholds(
     return Thresholds(alpha_wr=alpha_wr, alpha_alg=alpha_alg, alpha_it=alpha_it, it_rule=rule)
 
 
+def _free_entropy_gap(alpha, args):
+    """`f` of the low branch minus `f` of the high one at `alpha` (each fixed point found by
+    bisection in `u = ln mh` within its segment)."""
+    prior, channel, segments = args
+    f = [
+        _point(prior, channel, _root(_alpha_gap, lo, hi, (prior, channel, alpha)))[3]
+        for lo, hi in segments
+    ]
+    return f[0] - f[1]
+
+
 def _crossing(prior, channel, u, curve, turn, top, alpha_alg):
     """`alpha` where the low stable branch and the next stable branch have equal free entropy:
-    bisection in `alpha`, each side's fixed point found by bisection in `mh`."""
+    one compiled nested bisection (in `alpha` outside, in `mh` on each branch inside)."""
     stable = np.asarray(curve.stable)
     rises = np.nonzero(stable & (np.arange(len(u)) > turn))[0]
     if rises.size == 0:
@@ -160,23 +173,65 @@ def _crossing(prior, channel, u, curve, turn, top, alpha_alg):
     after = np.nonzero(~stable[start:])[0]
     stop = start + after[0] if after.size else len(u) - 1
     alpha = np.asarray(curve.alpha)
-    low_lo, high_lo = max(alpha[0], alpha[start]), min(alpha_alg, alpha[stop])
-    if not low_lo < high_lo:
+    low, high = max(alpha[0], alpha[start]), min(alpha_alg, alpha[stop])
+    if not low < high:
         return jnp.asarray(np.nan)
     segments = ((jnp.asarray(u[0]), top), (jnp.asarray(u[start]), jnp.asarray(u[stop])))
-
-    def difference(a):
-        roots = [_bisect(_alpha_gap, lo, hi, (prior, channel, a)) for lo, hi in segments]
-        f = [_point(prior, channel, root)[3] for root in roots]
-        return float(f[0] - f[1])
-
-    inset = 1e-9 * (high_lo - low_lo)  # the ends are fixed points of one segment only
-    lo, hi = low_lo + inset, high_lo - inset
-    d_lo = difference(lo)
-    if np.sign(d_lo) == np.sign(difference(hi)):
+    inset = 1e-9 * (high - low)  # the ends are fixed points of one segment only
+    low, high = jnp.asarray(low + inset), jnp.asarray(high - inset)
+    args = (prior, channel, segments)
+    ends = [float(eqx.filter_jit(_free_entropy_gap)(a, args)) for a in (low, high)]
+    if np.sign(ends[0]) == np.sign(ends[1]):
         return jnp.asarray(np.nan)
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        d_mid = difference(mid)
-        lo, hi, d_lo = (mid, hi, d_mid) if np.sign(d_mid) == np.sign(d_lo) else (lo, mid, d_lo)
-    return jnp.asarray((lo + hi) / 2)
+    return _bisect(_free_entropy_gap, low, high, args)
+
+
+class PhaseDiagram(eqx.Module):
+    """`alpha_alg` and `alpha_it` over a grid of models (the prior's and channel's scalar
+    parameters as arrays, e.g. `GaussBernoulli(density=densities)`), each with the grid's
+    shape; `it_rule` as in `Thresholds`."""
+
+    alpha_alg: jax.Array
+    alpha_it: jax.Array
+    it_rule: str = eqx.field(static=True)
+
+
+@eqx.filter_jit
+def _tops(prior, channel, lower, upper):
+    return jax.vmap(lambda p, c, lo, hi: _alpha_of(p, c, _root(_slope, lo, hi, (p, c))))(
+        prior, channel, lower, upper
+    )
+
+
+def phase_diagram(
+    prior: Prior,
+    channel: OutputChannel,
+    *,
+    mh_range: tuple[float, float] = (1e-6, 1e6),
+    points: int = 600,
+) -> PhaseDiagram:
+    """`alpha_alg` (and `alpha_it`) of a grid of models in one vmapped scan of their branches
+    and one vmapped bisection of their turning points, e.g. the compressed-sensing phase
+    diagram `bayes.phase_diagram(bayes.GaussBernoulli(density=jnp.linspace(0.1, 0.9, 9)),
+    bayes.Linear())`. `alpha_it` is given by the information dimension (noiseless real-valued
+    channels); other models need `thresholds` one at a time (NaN here)."""
+    (_, prior, channel), shape = _grid(1.0, prior, channel)
+    u = np.linspace(np.log(mh_range[0]), np.log(mh_range[1]), points)
+    curves = jax.vmap(branch, (0, 0, None))(prior, channel, np.exp(u))
+    stable = np.asarray(curves.stable)
+    rows = np.arange(stable.shape[0])
+    falls = ~stable & (np.arange(points) > 0)
+    turn = np.where(falls.any(1), falls.argmax(1), 1)
+    has_turn = falls.any(1) & np.array([stable[r, : turn[r]].any() for r in rows])
+    tops = _tops(prior, channel, jnp.asarray(u[turn - 1]), jnp.asarray(u[turn]))
+    alpha_alg = jnp.where(jnp.asarray(has_turn), tops, jnp.nan).reshape(shape)
+    noiseless_real = bool(np.all(np.asarray(channel.deterministic))) and not channel.discrete
+    if noiseless_real:
+        dims = jax.vmap(lambda p: jnp.asarray(p.information_dimension, float))(prior)
+        alpha_it, rule = (
+            jnp.where(jnp.asarray(has_turn), dims, jnp.nan).reshape(shape),
+            ("information dimension"),
+        )
+    else:
+        alpha_it, rule = jnp.full(shape, jnp.nan), "none"
+    return PhaseDiagram(alpha_alg=alpha_alg, alpha_it=alpha_it, it_rule=rule)
