@@ -24,3 +24,20 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("deterministic", derandomize=True)
 settings.load_profile("deterministic")
+
+
+#: Files holding the longest tests (30-55 s each on 2 cores): run first, so that the two
+#: workers end on short tests instead of one waiting for the other (`--dist worksteal`).
+SLOW_FILES = (
+    "test_cli.py",
+    "test_fit.py",
+    "test_design.py",
+    "test_spectral.py",
+    "test_fit_spectrum.py",
+    "test_minibatch.py",
+    "test_bayes.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name not in SLOW_FILES)  # stable: order kept within

@@ -138,7 +138,8 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
     out = tmp_path / "cs"
     code = main(["curves", "compressed-sensing", "--out", str(out), "--seeds", "2",
                  "--set", "bayes.alphas=[0.8]", "--set", "bayes.gamp_at=[0.8]",
-                 "--set", "bayes.gamp_N=500"])  # fmt: skip
+                 "--set", "bayes.gamp_N=300",
+                 "--set", "bayes.gamp_iterations=5"])  # fmt: skip
     assert code == 0
     for name in ("run.json", "state_evolution.csv", "gamp.csv", "bayes.png"):
         assert (out / name).stat().st_size > 0
@@ -165,3 +166,41 @@ def test_branch_crossing_gives_alpha_it_and_the_phase_diagram(x64):
     )
     np.testing.assert_allclose(diagram.alpha_alg, [0.20756, 0.68570], atol=1e-5)  # 0.686
     np.testing.assert_allclose(diagram.alpha_it, [0.1, 0.5])
+
+
+def test_user_priors_and_channels_by_quadrature_match_the_closed_forms(x64):
+    """A grid prior on ±1 is the Rademacher prior; a Gaussian log-density on a grid is the
+    Gaussian prior; a discrete channel with the probit likelihood is `Sign(noise)`; a noisy
+    identity output is `Linear(noise)`: the state evolution's two expectations agree."""
+    mh, m = 1.3, 0.4
+    grid = bayes.GridPrior([-1.0, 1.0])
+    assert abs(grid.overlap(mh) - bayes.Rademacher().overlap(mh)) < 1e-12
+    assert abs(grid.free_entropy(mh) - bayes.Rademacher().free_entropy(mh)) < 1e-12
+    density = bayes.GridPrior.from_log_density(lambda w: -(w**2) / 2, -10.0, 10.0, 401)
+    assert abs(density.overlap(mh) - bayes.Gaussian().overlap(mh)) < 1e-6
+    noise = 0.3
+    probit = bayes.DiscreteChannel(
+        lambda y, z: jax.scipy.special.log_ndtr(y * z / np.sqrt(noise)), (-1.0, 1.0)
+    )
+    sign = bayes.Sign(noise=noise)
+    assert abs(probit.g_squared(m, 1.0) - sign.g_squared(m, 1.0)) < 1e-8
+    assert abs(probit.free_entropy(m, 1.0) - sign.free_entropy(m, 1.0)) < 1e-8
+    noisy = bayes.NoisyOutput(lambda z: z, noise=noise)
+    linear = bayes.Linear(noise=noise)
+    assert abs(noisy.g_squared(m, 1.0) - linear.g_squared(m, 1.0)) < 1e-8
+    assert abs(noisy.free_entropy(m, 1.0) - linear.free_entropy(m, 1.0)) < 1e-8
+    se = bayes.state_evolution(bayes.Gaussian(), bayes.Logit(2.0), jnp.array([1.0, 3.0]))
+    assert np.all(se.converged) and se.m[1] > se.m[0] > 0.1
+
+
+def test_bayes_optimal_beside_optimally_regularised_erm(x64):
+    """Sign teacher: optimally regularised logistic regression comes within 1 % of the
+    Bayes-optimal error (THEORY Sec. 8, Aubin et al. 2020); ridge's optimal penalty is
+    pi/2 - 1 and its error is larger; Gibbs errs more than Bayes."""
+    result = bayes.versus_erm(jnp.array([2.0]))
+    row = result.rows()[0]
+    assert abs(row["bayes_optimal"] - 0.1745342) < 1e-6
+    assert row["bayes_optimal"] <= row["logistic_error"] < 1.01 * row["bayes_optimal"]
+    assert row["square_error"] > 1.05 * row["bayes_optimal"]
+    assert abs(row["square_lambda"] - (np.pi / 2 - 1)) < 0.01
+    assert row["gibbs"] > row["bayes_optimal"]
