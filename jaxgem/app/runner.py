@@ -113,7 +113,13 @@ def run(
 
 
 def preflight(config: dict) -> None:
-    """Refuse bad input of every curve before anything is computed (`build.preflight`)."""
+    """Refuse bad input of every curve before anything is computed (`build.preflight`; for
+    the Bayes job, the prior and channel of its section)."""
+    if config["job"] == "bayes":
+        from .bayes_job import model_of
+
+        model_of(config["bayes"])
+        return
     for _, curve_config in curve_configs(config):
         build.preflight(curve_config)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..checks import require, shown
 from .channels import OutputChannel
-from .evolution import GAP
+from .evolution import _Update
 from .priors import Prior
 
 __all__ = ["GAMPRun", "GAMPExperiment", "gamp", "gamp_experiment", "evolution_per_iteration"]
@@ -97,10 +97,10 @@ def gamp(
         v_new = damping * v + (1 - damping) * v_new
         return (a_new, v_new, g_new), measure(a_new)
 
+    mse0, overlap0 = measure(a)  # at the start
     (a, v, _), (mse, overlap) = jax.lax.scan(
         step, (a, v, jnp.zeros(n, dtype)), None, length=iterations
     )
-    mse0, overlap0 = measure(jnp.asarray(a0 if a0 is not None else jnp.zeros(d, dtype), dtype))
     return GAMPRun(
         a=a,
         v=v,
@@ -114,9 +114,8 @@ def evolution_per_iteration(prior: Prior, channel: OutputChannel, alpha, m0, ite
     started at overlap `m0` reaches after t iterations, as N -> infinity."""
     rho = prior.rho
 
-    def step(m, _):
-        m_c = jnp.clip(m, 0.0, rho * (1 - GAP))
-        m_new = prior.overlap(alpha * channel.g_squared(m_c, rho))
+    def step(m, _):  # the very update the fixed-point solve iterates
+        m_new = _Update()(m[None], (alpha, prior, channel))[0]
         return m_new, rho - m_new
 
     m0 = jnp.asarray(m0, jnp.result_type(float))
