@@ -10,7 +10,7 @@ models for learning with shallow neural networks" (MSML 2021).
 
 __version__ = "0.2.0"
 
-from . import bayes, data, diagnostics, generators, ode, online, replica
+from . import bayes, committee, data, diagnostics, generators, ode, online, replica
 from .activations import (
     ACTIVATIONS,
     Activation,
@@ -98,5 +98,6 @@ __all__ = [
     "ode",
     "replica",
     "bayes",
+    "committee",
     "schedules",
 ]

@@ -16,6 +16,7 @@ from ..io import save_csv
 from .config import ConfigError
 from .feedback import status
 from .plotting import plot_bayes
+from .precision import in_float64
 
 __all__ = ["run_bayes", "model_of"]
 
@@ -36,16 +37,6 @@ def model_of(section: dict):
     return prior, channel
 
 
-def _x64():
-    return jax.enable_x64(True) if hasattr(jax, "enable_x64") else jax.experimental.enable_x64()
-
-
-def run_bayes(config, out: Path, *, progress, quick, echo, files, title, save):
-    with _x64():
-        return _run(config, out, progress=progress, quick=quick, echo=echo, files=files,
-                    title=title, save=save)  # fmt: skip
-
-
 def _se_rows(result: bayes.BayesOptimal) -> list[dict]:
     rows = []
     for branch in ("amp", "informed", "mmse"):
@@ -61,7 +52,8 @@ def _se_rows(result: bayes.BayesOptimal) -> list[dict]:
     return rows
 
 
-def _run(config, out, *, progress, quick, echo, files, title, save):
+@in_float64
+def run_bayes(config, out: Path, *, progress, quick, echo, files, title, save):
     section = config["bayes"]
     prior, channel = model_of(section)
     alphas = jnp.asarray(section["alphas"], jnp.float64)

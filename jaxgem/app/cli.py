@@ -111,10 +111,10 @@ def _list(names) -> None:
 def _run(args, *, erm_only: bool) -> int:
     config = _resolve(args.target)
     if erm_only and config["job"] == "online":
+        offline = [n for n in preset_names() if PRESETS[n].get("job", "online") != "online"]
         raise ConfigError(
             f"{args.target!r} is an online preset; `jaxgem curves` runs the full-batch and "
-            f"Bayes-optimal presets {preset_names('erm') + preset_names('bayes')} (or use "
-            f"`jaxgem run {args.target}`)"
+            f"Bayes-optimal presets {offline} (or use `jaxgem run {args.target}`)"
         )
     config = apply_overrides(config, args.overrides)
     if args.seeds is not None:
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             _list(list(PRESETS))
             return 0
         if args.command == "curves" and args.list:
-            _list(preset_names("erm") + preset_names("bayes"))
+            _list(preset_names("erm") + preset_names("bayes") + preset_names("committee"))
             return 0
         if args.command == "config":
             print(to_toml(_resolve(args.target)), end="")

@@ -119,11 +119,28 @@ DEFAULTS: dict = {
         "densities": [],  # gauss-bernoulli: also the phase diagram over these densities
         "versus_erm": False,  # sign, gaussian: optimally regularised logistic and ridge beside
     },
+    "committee": {
+        # Bayes-optimal committee machine Y = phi_out(X W* / sqrt d), rows of W* ~ prior
+        # (THEORY.md Sec. 9)
+        "K": 2,  # hidden units (state evolution for K = 2 and 3; linear units any K)
+        "prior": "gaussian",  # "gaussian" (N(0, I_K)) | "binary" (entries +-1)
+        "channel": "sign",  # "sign" (sign of the vote; ties 0) | "linear" | "erf" | "relu"
+        "noise": 0.0,  # soft committees: label noise variance (erf, relu need > 0)
+        "alphas": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0],  # state evolution on this grid of n / d
+        "transitions": True,  # alpha_alg and alpha_spec (sign committee)
+        "amp_at": [1.5, 3.0],  # where AMP runs on finite instances ([] for none)
+        "amp_d": 2000,  # AMP: the dimension d
+        "amp_iterations": 20,
+        "amp_damping": 0.0,
+        "start_overlap": 0.05,  # AMP's (and its prediction's) start: 0 stays non-specialised
+    },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
 
 _CHOICES = {
-    ("job",): ("online", "erm", "bayes"),
+    ("job",): ("online", "erm", "bayes", "committee"),
+    ("committee", "prior"): ("gaussian", "binary"),
+    ("committee", "channel"): ("sign", "linear", "erf", "relu"),
     ("bayes", "prior"): ("gaussian", "rademacher", "gauss-bernoulli"),
     ("bayes", "channel"): ("sign", "probit", "linear", "abs", "relu", "logit"),
     ("data", "model"): ("iid", "hidden_manifold", "deep_sign", "conv", "digits_flow", "digits"),
@@ -142,14 +159,18 @@ _SWEEPABLE = {
     for k in ("lr", "lr_v", "noise", "weight_decay", "batch_size", "schedule_tau", "schedule_beta")
 }
 _POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at"), ("bayes", "alphas"),
-                   ("bayes", "gamp_at"), ("bayes", "densities")}  # fmt: skip
-_MAY_BE_EMPTY = {("bayes", "gamp_at"), ("bayes", "densities")}
+                   ("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "alphas"),
+                   ("committee", "amp_at")}  # fmt: skip
+_MAY_BE_EMPTY = {("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "amp_at")}
 #: numbers within an interval: (low, low included, high, high included)
 _INTERVALS = {
     ("bayes", "density"): (0.0, False, 1.0, True),
     ("bayes", "noise"): (0.0, True, math.inf, False),
     ("bayes", "gamp_damping"): (0.0, True, 1.0, False),
     ("bayes", "start_overlap"): (0.0, True, 1.0, False),
+    ("committee", "noise"): (0.0, True, math.inf, False),
+    ("committee", "amp_damping"): (0.0, True, 1.0, False),
+    ("committee", "start_overlap"): (0.0, True, 1.0, False),
 }
 _NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors")}
 _POSITIVE_INT = {
@@ -162,6 +183,9 @@ _POSITIVE_INT = {
     ("seeds",),
     ("bayes", "gamp_N"),
     ("bayes", "gamp_iterations"),
+    ("committee", "K"),
+    ("committee", "amp_d"),
+    ("committee", "amp_iterations"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
 _POSITIVE_NUMBER = {("record", "t_max"), ("data", "moment_rtol")}

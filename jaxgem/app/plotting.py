@@ -160,3 +160,52 @@ def plot_bayes(se_rows, gamp_rows, erm_rows, thresholds, phase_rows, path, *, ti
         axes[2].grid(alpha=0.3)
         axes[2].legend(fontsize=7)
     return _save(fig, path, title, 110)
+
+
+def plot_committee(se_rows, amp_rows, thresholds, path, *, title="") -> Path:
+    """Committee machine: q_d and q_a against alpha on each branch with AMP's final overlaps,
+    the free entropy of each branch relative to the non-specialised one, and the Bayes-optimal
+    generalisation error (the branch of larger free entropy); thresholds as vertical lines."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=120)
+    by_branch = {}
+    for row in se_rows:
+        by_branch.setdefault(row["branch"], []).append(row)
+    reference = {r["alpha"]: r["free_entropy"] for r in by_branch.get("non-specialised", [])}
+    for (branch, rows), style in zip(by_branch.items(), ("-", ":", "--")):
+        alpha = [r["alpha"] for r in rows]
+        axes[0].plot(alpha, [r["q_d"] for r in rows], style, label=f"q_d, {branch}")
+        axes[0].plot(alpha, [r["q_a"] for r in rows], style, label=f"q_a, {branch}")
+        axes[1].plot(alpha, [r["free_entropy"] - reference.get(r["alpha"], 0.0) for r in rows],
+                     style, label=branch)  # fmt: skip
+    best = {}
+    for row in se_rows:
+        if row["alpha"] not in best or row["free_entropy"] > best[row["alpha"]]["free_entropy"]:
+            best[row["alpha"]] = row
+    alpha = sorted(best)
+    axes[2].plot(alpha, [best[a]["generalisation_error"] for a in alpha], "-",
+                 label="Bayes-optimal (larger free entropy)")  # fmt: skip
+    amp_of = {r["alpha"]: r for r in by_branch.get("uninformative", [])}
+    axes[2].plot(list(amp_of), [r["generalisation_error"] for r in amp_of.values()], ":",
+                 label="AMP's fixed point")  # fmt: skip
+    if amp_rows:
+        last = max(r["iteration"] for r in amp_rows)
+        final = [r for r in amp_rows if r["iteration"] == last]
+        for part in ("q_d", "q_a"):
+            axes[0].errorbar([r["alpha"] for r in final], [r[part] for r in final],
+                             yerr=[r[f"{part}_sem"] for r in final], fmt="o", ms=4,
+                             label=f"AMP {part} ({last} iterations)")  # fmt: skip
+    for name, value in thresholds.items():
+        if isinstance(value, float) and np.isfinite(value):
+            for ax in axes:
+                ax.axvline(value, color="gray", lw=0.8, ls="-.")
+            axes[0].text(value, 0.02, f" {name}", rotation=90, fontsize=7,
+                         transform=axes[0].get_xaxis_transform())  # fmt: skip
+    axes[0].set_ylabel("overlap q = q_d I + q_a/K 11^T")
+    axes[1].set_ylabel("free entropy - non-specialised branch")
+    axes[2].set_ylabel("generalisation error (half squared)")
+    for ax in axes:
+        ax.set_xlabel("alpha = n / d")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, path, title, 110)

@@ -267,6 +267,29 @@ _BAYES = {
 for _name, _preset in _BAYES.items():
     _PRESETS[_name] = {"name": _name, "job": "bayes", **_preset}
 
+_COMMITTEE = {
+    "committee": {
+        "description": "committee machine, K=2 sign units, Gaussian weights: the continuous "
+        "specialisation transition near alpha ~ 2, free entropies of both branches, AMP at d=2000",
+        "committee": {
+            "prior": "gaussian",
+            "alphas": _grid(np.linspace(0.25, 4.0, 16)),
+            "amp_at": [1.5, 3.0],
+        },
+    },
+    "binary-committee": {
+        "description": "committee machine, K=2 sign units, binary weights: the first-order jump "
+        "to perfect recovery (alpha_spec < alpha_alg, a hard phase), AMP at d=2000",
+        "committee": {
+            "prior": "binary",
+            "alphas": _grid(np.linspace(0.25, 3.0, 12)),
+            "amp_at": [1.0, 2.5],
+        },
+    },
+}
+for _name, _preset in _COMMITTEE.items():
+    _PRESETS[_name] = {"name": _name, "job": "committee", **_preset}
+
 PRESETS: Mapping[str, dict] = MappingProxyType(_PRESETS)
 
 

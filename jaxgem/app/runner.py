@@ -97,8 +97,11 @@ def run(
 
     save("running", files=files)
     from .bayes_job import run_bayes
+    from .committee_job import run_committee
 
-    job = {"online": _online, "erm": _erm, "bayes": run_bayes}[config["job"]]
+    job = {"online": _online, "erm": _erm, "bayes": run_bayes, "committee": run_committee}[
+        config["job"]
+    ]
     context = dict(
         progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
     )
@@ -119,6 +122,11 @@ def preflight(config: dict) -> None:
         from .bayes_job import model_of
 
         model_of(config["bayes"])
+        return
+    if config["job"] == "committee":
+        from .committee_job import committee_model_of
+
+        committee_model_of(config["committee"])
         return
     for _, curve_config in curve_configs(config):
         build.preflight(curve_config)

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..checks import require, shown
-from ..replica.fixed_point import STATUS_NAMES, solve_fixed_point
+from ..replica.fixed_point import failure_lines, solve_fixed_point
 from .channels import OutputChannel, Sign
 from .priors import Prior
 
@@ -79,12 +79,7 @@ class StateEvolution(eqx.Module):
 
     def failures(self) -> list[str]:
         """One line per grid point that did not converge."""
-        status = np.asarray(self.status)
-        alpha = np.broadcast_to(np.asarray(self.alpha), status.shape)
-        return [
-            f"alpha = {alpha[i]:.6g}: {STATUS_NAMES[int(status[i])]}"
-            for i in zip(*np.nonzero(status))
-        ]
+        return failure_lines(self.alpha, self.status)
 
 
 class BayesOptimal(eqx.Module):

@@ -40,6 +40,15 @@ class FixedPoint(eqx.Module):
         return self.status == CONVERGED
 
 
+def failure_lines(alpha, status) -> list[str]:
+    """One line per grid point whose status is not `CONVERGED`: `alpha = ...: <reason>`."""
+    status = np.asarray(status)
+    alpha = np.broadcast_to(np.asarray(alpha), status.shape)
+    return [
+        f"alpha = {alpha[i]:.6g}: {STATUS_NAMES[int(status[i])]}" for i in zip(*np.nonzero(status))
+    ]
+
+
 def _anderson(update, x0, args, damping, rtol, atol, max_steps, memory):
     """Anderson acceleration (type II) of the damped iteration, memory `memory`: the next
     iterate mixes the last few so that their residuals `T(x) - x` cancel in least squares. It

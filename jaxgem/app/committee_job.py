@@ -1,0 +1,105 @@
+"""`job = "committee"`: the Bayes-optimal committee machine of the `committee` section — state
+evolution on a grid of alpha from three starts (AMP's uninformative start, the non-specialised
+branch, the informed one) with their free entropies, the specialisation thresholds, and AMP on
+finite instances against its state evolution (THEORY.md Sec. 9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import committee
+from ..io import save_csv
+from .config import ConfigError
+from .feedback import status
+from .plotting import plot_committee
+from .precision import in_float64
+
+__all__ = ["run_committee", "committee_model_of"]
+
+_BRANCHES = ("uninformative", "non-specialised", "informed")
+
+
+def committee_model_of(section: dict):
+    """The prior and channel of a `committee` configuration section."""
+    K, name = section["K"], section["channel"]
+    if name == "sign" and section["noise"]:
+        raise ConfigError(f"committee.noise = {section['noise']!r}: the sign committee is "
+                          "noiseless here")  # fmt: skip
+    if name in ("erf", "relu") and not section["noise"]:
+        raise ConfigError(f"committee.noise = 0: a soft committee of {name} units needs noise > 0")
+    if name == "sign" and K > 3:
+        raise ConfigError(f"committee.K = {K}: the sign committee's state evolution is for K = 2 "
+                          "and 3 here")  # fmt: skip
+    prior = committee.get_committee_prior(section["prior"], K)
+    return prior, committee.get_committee_channel(name, K, noise=section["noise"])
+
+
+def _rows(branches: dict) -> list[dict]:
+    rows = []
+    for branch, se in branches.items():
+        for i, alpha in enumerate(np.asarray(se.alpha).tolist()):
+            rows.append(dict(
+                branch=branch, alpha=alpha, q_d=float(se.q_d[i]), q_a=float(se.q_a[i]),
+                specialised=bool(se.specialised[i]), free_entropy=float(se.free_entropy[i]),
+                generalisation_error=float(se.generalisation_error[i]),
+                status=int(se.status[i]), steps=int(se.steps[i]),
+            ))  # fmt: skip
+    return rows
+
+
+@in_float64
+def run_committee(config, out: Path, *, progress, quick, echo, files, title, save):
+    section = config["committee"]
+    prior, channel = committee_model_of(section)
+    alphas = jnp.asarray(section["alphas"], jnp.float64)
+    branches = {}
+    for start in _BRANCHES:
+        with status(f"state evolution from the {start} start", enabled=progress):
+            branches[start] = committee.committee_evolution(prior, channel, alphas, start=start)
+        for line in branches[start].failures():
+            echo(f"state evolution ({start}) did not converge at {line}")
+    rows = _rows(branches)
+    save_csv(out / "state_evolution.csv", rows)
+    files["state evolution"] = "state_evolution.csv"
+    save()
+    limits = {}
+    if section["transitions"] and section["channel"] == "sign":
+        with status("specialisation thresholds", enabled=progress):
+            found = committee.committee_transitions(prior, channel)
+        limits = dict(alpha_alg=float(found.alpha_alg), alpha_spec=float(found.alpha_spec),
+                      order="continuous" if found.continuous else "first",
+                      rule=found.rule)  # fmt: skip
+        echo(f"thresholds: alpha_alg = {found.alpha_alg:.6g} (AMP leaves the non-specialised "
+             f"branch), alpha_spec = {found.alpha_spec:.6g} ({found.rule})")  # fmt: skip
+        save()
+    amp_rows = []
+    amp_at = section["amp_at"][::2] if quick else section["amp_at"]
+    key = jax.random.key(config["seed"])
+    for i, alpha in enumerate(amp_at):
+        with status(f"AMP at alpha = {alpha:g}, d = {section['amp_d']}", enabled=progress):
+            run = committee.committee_amp_experiment(
+                prior, channel, float(alpha), section["amp_d"], jax.random.fold_in(key, i),
+                seeds=config["seeds"], iterations=section["amp_iterations"],
+                damping=section["amp_damping"], start_overlap=section["start_overlap"],
+            )  # fmt: skip
+        for t in range(run.q_d.shape[0]):
+            amp_rows.append(dict(
+                alpha=float(alpha), iteration=t, q_d=float(run.q_d[t]),
+                q_d_sem=float(run.q_d_sem[t]), q_a=float(run.q_a[t]),
+                q_a_sem=float(run.q_a_sem[t]), predicted_q_d=float(run.predicted_q_d[t]),
+                predicted_q_a=float(run.predicted_q_a[t]),
+            ))  # fmt: skip
+        echo(f"AMP alpha = {alpha:g}: q_d {float(run.q_d[-1]):.4f} ± {float(run.q_d_sem[-1]):.2g}"
+             f", q_a {float(run.q_a[-1]):.4f} ± {float(run.q_a_sem[-1]):.2g} (state evolution "
+             f"{float(run.predicted_q_d[-1]):.4f}, {float(run.predicted_q_a[-1]):.4f})"
+             )  # fmt: skip
+        save_csv(out / "amp.csv", amp_rows)
+        files["amp"] = "amp.csv"
+        save()
+    plot_committee(rows, amp_rows, limits, out / "committee.png", title=title)
+    files["plot"] = "committee.png"
+    return rows, {"thresholds": limits}

@@ -1,0 +1,40 @@
+"""The committee machine: K-dimensional priors and channels, Bayes-optimal state evolution with
+its free entropy, the specialisation transition and AMP (THEORY.md Sec. 9; Aubin et al.,
+NeurIPS 2018)."""
+
+from .amp import CommitteeAMPRun, committee_amp, committee_amp_experiment, evolution_steps
+from .channels import CommitteeChannel, SignCommittee, SoftCommittee, get_committee_channel
+from .evolution import (
+    CommitteeEvolution,
+    CommitteeOptimal,
+    committee_evolution,
+    committee_free_entropy,
+    committee_optimal,
+    symmetric_parts,
+)
+from .priors import CommitteePrior, DiscreteWeights, GaussianWeights, get_committee_prior
+from .transitions import CommitteeTransitions, committee_transitions, instability
+
+__all__ = [
+    "CommitteePrior",
+    "GaussianWeights",
+    "DiscreteWeights",
+    "get_committee_prior",
+    "CommitteeChannel",
+    "SignCommittee",
+    "SoftCommittee",
+    "get_committee_channel",
+    "CommitteeEvolution",
+    "CommitteeOptimal",
+    "committee_evolution",
+    "committee_optimal",
+    "committee_free_entropy",
+    "symmetric_parts",
+    "CommitteeTransitions",
+    "committee_transitions",
+    "instability",
+    "CommitteeAMPRun",
+    "committee_amp",
+    "committee_amp_experiment",
+    "evolution_steps",
+]
