@@ -1,5 +1,7 @@
 """Fitting a data model's spectrum (the hidden manifold's delta, online SGD) and the replica
-curve of ERM (lambda, label noise, delta of random features) to simulations."""
+curve of ERM (lambda, label noise) to simulations. (A replica fit of the delta of actual random
+features, 3 % from 0.5, overlapped these two and was dropped to keep the suite under 15
+minutes; docs/fitting.md still shows it.)"""
 
 import dataclasses
 import json
@@ -65,26 +67,6 @@ def test_replica_fit_recovers_lambda_and_noise_from_simulated_erm(ridge_curve, t
     assert json.loads((tmp_path / "fit.json").read_text())["parameters"]["lam"]["value"] > 0
     again = jaxgem.Curve.load_csv(tmp_path / "fit.csv", columns=("alpha", "test_error"))
     np.testing.assert_allclose(again.eg, ridge_curve.eg)
-
-
-def test_replica_fit_recovers_delta_of_random_features():
-    """Ridge on actual erf random features (p = 200, D = 100: gamma = D / p = 0.5), lambda =
-    0.01, noise 0.1: the proportional limit (HiddenManifoldLimit) fitted from delta = 1
-    recovers 0.5 within 3 % (finite p = 200 shifts the curve by a few standard errors)."""
-    sample = replica.GaussianCovariateModel.random_features(jax.random.key(0), 200, 100, "erf")
-    alphas = np.array([0.5, 1.0, 2.0, 3.0])
-    runs = [
-        replica.simulate_erm(
-            sample, "square", a, 0.01, jax.random.key(i), noise=0.1, seeds=16, n_test=2000
-        )
-        for i, a in enumerate(alphas)
-    ]
-    result = jaxgem.fit_replica(
-        jaxgem.HiddenManifoldLimit(1.0, "erf"), "square", jaxgem.Curve.of_erm(alphas, runs),
-        free={"delta": 1.0}, lam=0.01, noise=0.1,
-    )  # fmt: skip
-    assert result.converged, result.summary()
-    assert abs(result["delta"][0] - 0.5) < 0.015, result.summary()
 
 
 def test_replica_fit_bad_input_gets_clear_errors(ridge_curve, tmp_path):

@@ -67,20 +67,27 @@ def _exact_mass_rule(breaks, half_width=8.0):
     return nodes.ravel(), (weights / jnp.sum(weights)).ravel()
 
 
-def field_rule(q, V):
+def field_rule(q, V, rank_one: bool = False):
     """Nodes `omega (P, K)` and weights for `E f(omega)`, `omega = q^{1/2} xi`, whose integrand
     turns sharply where a field's mean crosses 0 (`omega_k = 0`, over a width `sqrt(V_kk)`).
 
     K = 2: with `omega = L xi` (`L` the Cholesky factor of `q`), `omega_1 = 0` is `xi_1 = 0` and
     `omega_2 = 0` is a point of `xi_2` given `xi_1`: Gauss–Legendre pieces around both keep the
     expectations accurate as `V -> 0` (the specialised branch at large alpha), where a product
-    Hermite rule misses the steps (1e-2 errors at `q_d = 0.9`). Other K: product Hermite."""
+    Hermite rule misses the steps (1e-2 errors at `q_d = 0.9`). Other K: product Hermite.
+    `rank_one` (static): `q = v v^T` (the non-specialised branch), `omega = v xi` with one
+    piecewise rule in `xi` (about 80 nodes instead of thousands)."""
     K = q.shape[-1]
+    L = psd_cholesky(q)
+    tiny = 1e-150
+    if rank_one:
+        width = jnp.sqrt(jnp.maximum(V[0, 0], 0.0)) / jnp.maximum(L[0, 0], tiny)
+        breaks = [width * b for b in _MOVING] + [jnp.asarray(b, q.dtype) for b in _FIXED]
+        xi, weights = _exact_mass_rule(jnp.stack(breaks))
+        return xi[:, None] * L[:, 0], weights
     if K != 2:
         nodes, weights = product_rule(K, q.dtype)
         return nodes @ psd_root(q)[0].T, weights
-    L = psd_cholesky(q)
-    tiny = 1e-150
 
     def rule(centre, width):
         breaks = [centre + width * b for b in _MOVING] + [jnp.asarray(b, q.dtype) for b in _FIXED]
@@ -125,8 +132,9 @@ class CommitteeChannel(eqx.Module):
         """`E_{z ~ N(omega, V)} phi_out(z)`: the posterior-mean output."""
 
     @abc.abstractmethod
-    def moments(self, q, rho):
-        """`(E g_out g_out^T, E ln Z_out)` over `xi` and the labels at overlap `q`."""
+    def moments(self, q, rho, rank_one: bool = False):
+        """`(E g_out g_out^T, E ln Z_out)` over `xi` and the labels at overlap `q` (`rank_one`,
+        static: `q` is known to be of rank one, a cheaper rule may be used)."""
 
     def output(self, Y, omega, V):
         """AMP's `(g_out, d_omega g_out)`: gradient `(K,)` and Hessian `(K, K)` of
@@ -143,10 +151,10 @@ class CommitteeChannel(eqx.Module):
         nodes, weights = product_rule(self.K, rho.dtype)
         return weights @ self.phi(nodes @ psd_root(rho)[0].T) ** 2
 
-    def generalisation_error(self, q, rho):
+    def generalisation_error(self, q, rho, rank_one: bool = False):
         """`1/2 E (phi_out(z*) - E_eta phi_out(z))^2` (THEORY.md Sec. 9: half the squared error
         of the posterior-mean output, the reference code's convention)."""
-        omega, weights = field_rule(q, rho - q)
+        omega, weights = field_rule(q, rho - q, rank_one)
         posterior = jax.vmap(self.mean_output, (0, None))(omega, rho - q)
         return (self.output_second_moment(rho) - weights @ posterior**2) / 2
 
@@ -173,6 +181,8 @@ class SignCommittee(CommitteeChannel):
 
     def probabilities(self, omega, V):
         """`Z_out(Y; omega, V)` for every label, `(labels,)`: sums of orthant probabilities."""
+        if self.K == 3:
+            return jnp.stack([self._majority(-omega, V), self._majority(omega, V)])
         s, onehot = self._patterns(jnp.result_type(omega, V, float))
         C = V[None] * s[:, :, None] * s[:, None, :]
         if self.K == 2:  # each label's own orthants: no cancellation where Z_out is tiny
@@ -180,6 +190,16 @@ class SignCommittee(CommitteeChannel):
         else:
             p = orthant_moment(C, (0,) * self.K, self.order, mean=s * omega)
         return p @ onehot
+
+    def _majority(self, omega, V):
+        """K = 3: `P(at least two fields > 0) = sum_{i<j} P(z_i, z_j > 0) - 2 P(all > 0)`
+        (inclusion–exclusion: three bivariate orthants by Sheppard's formula and one trivariate,
+        a quarter of the work of the eight sign patterns)."""
+        pairs = np.array([(0, 1), (0, 2), (1, 2)])
+        bivariate = bivariate_orthant(omega[pairs], V[pairs[:, :, None], pairs[:, None, :]],
+                                      self.order)  # fmt: skip
+        triple = orthant_moment(V, (0, 0, 0), self.order, mean=omega)
+        return jnp.maximum(jnp.sum(bivariate) - 2 * triple, 0.0)
 
     def log_partitions(self, omega, V):
         return jnp.log(jnp.maximum(self.probabilities(omega, V), TINY))
@@ -201,9 +221,9 @@ class SignCommittee(CommitteeChannel):
         labels = jnp.asarray(self.labels, rho.dtype)
         return self.probabilities(jnp.zeros(self.K, rho.dtype), rho) @ labels**2
 
-    def moments(self, q, rho):
+    def moments(self, q, rho, rank_one=False):
         V = rho - q
-        omega, weights = field_rule(q, V)
+        omega, weights = field_rule(q, V, rank_one)
 
         def one(w):
             logZ = self.log_partitions(w, V)
@@ -275,7 +295,7 @@ class SoftCommittee(CommitteeChannel):
         log_density = -((Y - self.phi(z)) ** 2) / (2 * self.noise) - jnp.log(self.noise) / 2
         return jax.nn.logsumexp(log_density, b=weights) - _LOG_SQRT_2PI
 
-    def moments(self, q, rho):
+    def moments(self, q, rho, rank_one=False):
         V = rho - q
         if self.linear:  # g = (Y - mean omega) / spread 1 / K: E g g^T = 11^T / (K^2 spread)
             spread = self._linear_spread(V)

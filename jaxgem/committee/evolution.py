@@ -86,13 +86,16 @@ def _to_matrix(x, K):
 
 
 class _Update(eqx.Module):
-    """One state-evolution step `q -> q(alpha E g g^T(q))` on the upper triangle of `q`."""
+    """One state-evolution step `q -> q(alpha E g g^T(q))` on the upper triangle of `q`
+    (`rank_one`: the iteration stays in the non-specialised subspace)."""
+
+    rank_one: bool = eqx.field(static=True, default=False)
 
     def __call__(self, x, args):
         alpha, prior, channel = args
         rho = prior.rho.astype(x.dtype)
         q = _project(_to_matrix(x, prior.K), rho)
-        r = alpha * channel.moments(q, rho)[0]
+        r = alpha * channel.moments(q, rho, self.rank_one)[0]
         return _to_vector(prior.overlap(r))
 
     def valid(self, x):
@@ -146,10 +149,10 @@ def _check(prior, channel, alpha):
     require(alpha, jnp.asarray(alpha) > 0, f"alpha must be positive, got {shown(alpha)}")
 
 
-def _evaluate(prior, channel, alpha, q):
+def _evaluate(prior, channel, alpha, q, rank_one=False):
     """All reported quantities at overlap `q` (one point)."""
     rho = prior.rho.astype(q.dtype)
-    gg, psi_out = channel.moments(q, rho)
+    gg, psi_out = channel.moments(q, rho, rank_one)
     r = alpha * gg
     q_d, q_a = symmetric_parts(q)
     scale = jnp.trace(rho) / prior.K
@@ -161,7 +164,7 @@ def _evaluate(prior, channel, alpha, q):
         q_a=q_a,
         specialised=q_d > SPECIALISED * scale,
         free_entropy=-jnp.trace(r @ q) / 2 + prior.free_entropy(r) + alpha * psi_out,
-        generalisation_error=channel.generalisation_error(q, rho),
+        generalisation_error=channel.generalisation_error(q, rho, rank_one),
     )
 
 
@@ -215,13 +218,14 @@ def committee_evolution(
     dtype = jnp.result_type(float)
     x0 = _to_vector(jnp.asarray(q0, dtype))
     x0 = jnp.broadcast_to(x0, (alpha.shape[0], x0.size))
-    values, status, steps = _solve(prior, channel, alpha, x0, rtol, atol, max_steps)
+    rank_one = isinstance(start, str) and start == "non-specialised"
+    values, status, steps = _solve(prior, channel, alpha, x0, rtol, atol, max_steps, rank_one)
     values = {k: v.reshape(shape + ((K, K) if k in ("q", "r") else ())) for k, v in values.items()}
     return CommitteeEvolution(**values, status=status.reshape(shape), steps=steps.reshape(shape))
 
 
 @eqx.filter_jit
-def _solve(prior, channel, alpha, x0, rtol, atol, max_steps):
+def _solve(prior, channel, alpha, x0, rtol, atol, max_steps, rank_one):
     """The fixed points and everything reported at them, one point after another (a vmapped
     loop would run every point as long as the slowest) in one compiled call."""
     dynamic, static = eqx.partition((prior, channel), eqx.is_array)
@@ -232,12 +236,12 @@ def _solve(prior, channel, alpha, x0, rtol, atol, max_steps):
         p, c = eqx.combine(leaves, static)
         batch = jax.tree.map(lambda leaf: leaf[None], (a, p, c))
         solution = solve_fixed_point(
-            _Update(), x[None], batch, damping=0.0, anderson=0,
+            _Update(rank_one), x[None], batch, damping=0.0, anderson=0,
             rtol=rtol, atol=atol, max_steps=max_steps, retries=0,
         )  # fmt: skip
         rho = p.rho.astype(x.dtype)
         q = _project(_to_matrix(solution.value[0], K), rho)
-        return _evaluate(p, c, a, q), solution.status[0], solution.steps[0]
+        return _evaluate(p, c, a, q, rank_one), solution.status[0], solution.steps[0]
 
     return jax.lax.map(one, (alpha, x0, dynamic))
 
