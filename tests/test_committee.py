@@ -134,7 +134,7 @@ def test_amp_follows_state_evolution_at_d_2000(x64):
     specialises along the state evolution's trajectory."""
     prior, channel = committee.GaussianWeights(2), committee.SignCommittee(2)
     plateau = committee.committee_amp_experiment(
-        prior, channel, 1.5, 2000, jax.random.key(0), seeds=4, iterations=12
+        prior, channel, 1.5, 2000, jax.random.key(0), seeds=4, iterations=20
     )
     assert float(jnp.max(jnp.abs(plateau.q_d))) < 1e-12
     assert bool(jnp.all(jnp.abs(plateau.q_a - plateau.predicted_q_a)

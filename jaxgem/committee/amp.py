@@ -75,14 +75,19 @@ def committee_amp(prior, channel, F, Y, a0, v0, *, iterations: int = 30, damping
 
 def evolution_steps(prior: CommitteePrior, channel: CommitteeChannel, alpha, q0, steps: int):
     """The state evolution's iterates `q^0..q^steps` from `q0` (AMP's prediction per
-    iteration)."""
-    rho = prior.rho.astype(jnp.result_type(float))
+    iteration), compiled once per number of steps."""
+    dtype = jnp.result_type(float)
+    return _evolution(prior, channel, jnp.asarray(alpha, dtype), jnp.asarray(q0, dtype), steps)
+
+
+@eqx.filter_jit
+def _evolution(prior, channel, alpha, q0, steps):
+    rho = prior.rho.astype(q0.dtype)
 
     def step(q, _):
         new = prior.overlap(alpha * channel.moments(_project(q, rho), rho)[0])
         return new, new
 
-    q0 = jnp.asarray(q0, rho.dtype)
     _, qs = jax.lax.scan(step, q0, None, length=steps)
     return jnp.concatenate([q0[None], qs])
 
@@ -99,6 +104,21 @@ def _instance(prior, channel, alpha, d, key, start_overlap, dtype):
     a0 = s * W + np.sqrt(max(s - s * s, 0.0)) * noise
     v0 = jnp.broadcast_to((1 - s) * prior.rho.astype(dtype), (d, prior.K, prior.K))
     return W, F, Y, a0, v0
+
+
+@eqx.filter_jit
+def _overlaps(prior, channel, alpha, d, keys, start_overlap, iterations, damping):
+    """Each seed's overlaps per iteration, one seed after another in one compiled call (the same
+    alpha, d and options compile once)."""
+    dtype = jnp.result_type(float)
+
+    def one(key):
+        W, F, Y, a0, v0 = _instance(prior, channel, alpha, d, key, start_overlap, dtype)
+        _, _, overlaps = committee_amp(prior, channel, F, Y, a0, v0, iterations=iterations,
+                                       damping=damping, teacher=W)  # fmt: skip
+        return overlaps
+
+    return jax.lax.map(one, keys)
 
 
 def committee_amp_experiment(
@@ -125,16 +145,9 @@ def committee_amp_experiment(
     ```"""
     if not 0 <= start_overlap < 1:
         raise ValueError(f"start_overlap must be in [0, 1), got {start_overlap!r}")
-    dtype = jnp.result_type(float)
-
-    @jax.jit
-    def one(key):
-        W, F, Y, a0, v0 = _instance(prior, channel, alpha, d, key, start_overlap, dtype)
-        _, _, overlaps = committee_amp(prior, channel, F, Y, a0, v0, iterations=iterations,
-                                       damping=damping, teacher=W)  # fmt: skip
-        return overlaps
-
-    overlaps = jax.lax.map(one, jax.random.split(key, seeds))  # (seeds, T + 1, K, K)
+    keys = jax.random.split(key, seeds)  # overlaps (seeds, T + 1, K, K):
+    overlaps = _overlaps(prior, channel, float(alpha), d, keys, float(start_overlap), iterations,
+                         float(damping))  # fmt: skip
     q_d, q_a = symmetric_parts(overlaps)
     predicted = evolution_steps(prior, channel, alpha, start_overlap * prior.rho, iterations)
     p_d, p_a = symmetric_parts(predicted)
