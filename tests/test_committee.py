@@ -3,6 +3,7 @@ the linear soft committee against the Gaussian-prior GLM, the K = 2 specialisati
 (Gaussian and binary weights), and AMP against its state evolution at d = 2000."""
 
 import csv
+import json
 import math
 
 import jax
@@ -173,14 +174,34 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
                  "--set", "committee.alphas=[1.0, 1.5, 2.6, 4.0]",
                  "--set", "committee.transitions=false", "--set", "committee.amp_at=[3.0]",
                  "--set", "committee.amp_d=300",
-                 "--set", "committee.amp_iterations=5"])  # fmt: skip
+                 "--set", "committee.amp_iterations=5",
+                 "--set", "committee.large_k_alphas=[6.0, 9.0]"])  # fmt: skip
     assert code == 0
-    for name in ("run.json", "state_evolution.csv", "amp.csv", "committee.png"):
+    for name in ("run.json", "state_evolution.csv", "amp.csv", "committee.png", "large_k.csv",
+                 "large_k.png"):  # fmt: skip
         assert (out / name).stat().st_size > 0
     rows = list(csv.DictReader((out / "state_evolution.csv").open()))
     informed = [r for r in rows if r["branch"] == "informed"]
     assert [r["specialised"] for r in informed] == ["False", "False", "True", "True"]
+    large = list(csv.DictReader((out / "large_k.csv").open()))
+    assert [r["specialised"] for r in large] == ["False", "False", "False", "True"]
+    record = json.loads((out / "run.json").read_text())
+    assert 7.6 < record["thresholds"]["large_k_alpha_spec"] < 7.7
     capsys.readouterr()
+    code = main(
+        [
+            "curves",
+            "committee",
+            "--out",
+            str(tmp_path / "bad"),
+            "--set",
+            "committee.prior=binary",
+            "--set",
+            "committee.large_k_alphas=[6.0]",
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "committee.large_k_alphas" in err[0], err
     for setting, key in (("committee.prior=laplace", "committee.prior"),
                          ("committee.channel=erf", "committee.noise"),
                          ("committee.start_overlap=1.5", "committee.start_overlap")):  # fmt: skip

@@ -18,7 +18,7 @@ def _agree(traj, predicted, floor=1e-6):
 @pytest.mark.slow
 def test_iid_batches_of_1_16_and_256_follow_the_theory():
     """iid inputs, N = 1000, K = M = 2 erf, students informed by the teacher (overlap 0.3),
-    eta = 0.5 and 3 with batches of 1, 16 and 256: six runs in one compiled call, 16 seeds,
+    eta = 0.5 and 3 with batches of 1, 16 and 256: six runs in one compiled call, 8 seeds,
     simulation and theory within three standard errors at every record to t = 0.5. At eta = 3
     the batch decides the outcome: the batch-1 error stays several times above the larger
     batches'."""
@@ -30,7 +30,7 @@ def test_iid_batches_of_1_16_and_256_follow_the_theory():
         batch_size=[1, 16, 256],
         product=True,
     )
-    traj = jaxgem.simulate(problem, jax.random.key(0), t_max=0.5, n_records=6, seeds=16)
+    traj = jaxgem.simulate(problem, jax.random.key(0), t_max=0.5, n_records=6, seeds=8)
     predicted = np.asarray(jaxgem.theory(traj).eg).mean(axis=1)
     _agree(traj, predicted)
     final = traj.mean()[:, -1]  # runs: (0.5, 1), (0.5, 16), (0.5, 256), (3, 1), (3, 16), (3, 256)

@@ -15,7 +15,7 @@ from .. import committee
 from ..io import save_csv
 from .config import ConfigError
 from .feedback import status
-from .plotting import plot_committee
+from .plotting import plot_committee, plot_large_k
 from .precision import in_float64
 
 __all__ = ["run_committee", "committee_model_of"]
@@ -34,6 +34,9 @@ def committee_model_of(section: dict):
     if name == "sign" and K > 3:
         raise ConfigError(f"committee.K = {K}: the sign committee's state evolution is for K = 2 "
                           "and 3 here")  # fmt: skip
+    if section["large_k_alphas"] and (name, section["prior"]) != ("sign", "gaussian"):
+        raise ConfigError(f"committee.large_k_alphas = {section['large_k_alphas']!r}: the large-K "
+                          "limit is for the sign committee with gaussian weights")  # fmt: skip
     prior = committee.get_committee_prior(section["prior"], K)
     return prior, committee.get_committee_channel(name, K, noise=section["noise"])
 
@@ -76,6 +79,16 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
         echo(f"thresholds: alpha_alg = {found.alpha_alg:.6g} (AMP leaves the non-specialised "
              f"branch), alpha_spec = {found.alpha_spec:.6g} ({found.rule})")  # fmt: skip
         save()
+    large_k = {}
+    if section["large_k_alphas"]:
+        with status("the large-K limit", enabled=progress):
+            large_k = _large_k(section, out, files, limits, title)
+        echo(
+            f"K -> infinity: the specialised branch appears at alpha/K = "
+            f"{large_k['large_k_spinodal']:.6g} and takes over at alpha/K = "
+            f"{large_k['large_k_alpha_spec']:.6g}; AMP does not specialise at alpha = O(K)"
+        )
+        save()
     amp_rows = []
     amp_at = section["amp_at"][::2] if quick else section["amp_at"]
     key = jax.random.key(config["seed"])
@@ -102,4 +115,36 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
         save()
     plot_committee(rows, amp_rows, limits, out / "committee.png", title=title)
     files["plot"] = "committee.png"
-    return rows, {"thresholds": limits}
+    return rows, {"thresholds": {**limits, **large_k}}
+
+
+def _large_k(section, out: Path, files: dict, finite: dict, title: str) -> dict:
+    """Both branches of the K -> infinity limit on `large_k_alphas`, its thresholds in alpha/K
+    and the phase diagram beside the finite-K thresholds in `finite` (alpha / K)."""
+    alpha_tilde = jnp.asarray(section["large_k_alphas"], jnp.float64)
+    rows = []
+    for start in ("uninformative", "informed"):
+        se = committee.large_k_evolution(alpha_tilde, start)
+        for i, value in enumerate(np.asarray(alpha_tilde).tolist()):
+            rows.append(dict(
+                branch=start, alpha_over_K=value, q_d=float(se.q_d[i]),
+                overlap=float(se.overlap[i]), free_entropy=float(se.free_entropy[i]),
+                generalisation_error=float(se.generalisation_error[i]),
+                specialised=bool(se.specialised[i]), status=int(se.status[i]),
+            ))  # fmt: skip
+    found = committee.large_k_transitions()
+    save_csv(out / "large_k.csv", rows)
+    files["large-K limit"] = "large_k.csv"
+    K = section["K"]
+    points = [dict(K="infinity", spinodal=found.spinodal, alpha_spec=found.alpha_spec,
+                   alpha_alg="grows faster than K")]  # fmt: skip
+    if "alpha_spec" in finite:
+        points.insert(0, dict(K=K, alpha_spec=finite["alpha_spec"] / K,
+                              alpha_alg=finite["alpha_alg"] / K))  # fmt: skip
+    plot_large_k(rows, points, out / "large_k.png", title=title)
+    files["large-K plot"] = "large_k.png"
+    return dict(
+        large_k_spinodal=found.spinodal,
+        large_k_alpha_spec=found.alpha_spec,
+        large_k_error_jump=[found.error_non_specialised, found.error_specialised],
+    )

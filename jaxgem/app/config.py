@@ -133,6 +133,7 @@ DEFAULTS: dict = {
         "amp_iterations": 20,
         "amp_damping": 0.0,
         "start_overlap": 0.05,  # AMP's (and its prediction's) start: 0 stays non-specialised
+        "large_k_alphas": [],  # sign, gaussian: the K -> infinity limit on this grid of alpha/K
     },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
@@ -160,8 +161,9 @@ _SWEEPABLE = {
 }
 _POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at"), ("bayes", "alphas"),
                    ("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "alphas"),
-                   ("committee", "amp_at")}  # fmt: skip
-_MAY_BE_EMPTY = {("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "amp_at")}
+                   ("committee", "amp_at"), ("committee", "large_k_alphas")}  # fmt: skip
+_MAY_BE_EMPTY = {("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "amp_at"),
+                 ("committee", "large_k_alphas")}  # fmt: skip
 #: numbers within an interval: (low, low included, high, high included)
 _INTERVALS = {
     ("bayes", "density"): (0.0, False, 1.0, True),

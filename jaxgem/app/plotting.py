@@ -209,3 +209,42 @@ def plot_committee(se_rows, amp_rows, thresholds, path, *, title="") -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _save(fig, path, title, 110)
+
+
+def plot_large_k(rows, points, path, *, title="") -> Path:
+    """The K -> infinity committee: q_d and the generalisation error of both branches against
+    alpha/K, and the phase diagram in (1/K, alpha/K) from the thresholds in `points`."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=120)
+    for branch, style in (("uninformative", ":"), ("informed", "-")):
+        mine = [r for r in rows if r["branch"] == branch]
+        x = [r["alpha_over_K"] for r in mine]
+        axes[0].plot(x, [r["q_d"] for r in mine], style, label=f"q_d, {branch} start")
+        axes[1].plot(x, [r["generalisation_error"] for r in mine], style,
+                     label=f"{branch} start")  # fmt: skip
+    limit = points[-1]
+    for name in ("spinodal", "alpha_spec"):
+        for ax in axes[:2]:
+            ax.axvline(limit[name], color="gray", lw=0.8, ls="-.")
+        axes[0].text(limit[name], 0.02, f" {name} = {limit[name]:.4g}", rotation=90, fontsize=7,
+                     transform=axes[0].get_xaxis_transform())  # fmt: skip
+    for point in points:
+        x = 0.0 if point["K"] == "infinity" else 1 / point["K"]
+        for name, style in (("alpha_spec", "oC0"), ("spinodal", "sC1"), ("alpha_alg", "^C2")):
+            value = point.get(name)
+            if isinstance(value, float) and np.isfinite(value):
+                axes[2].plot([x], [value], style, label=f"{name} (K = {point['K']})")
+    axes[2].set_xlim(-0.05, 0.6)
+    axes[2].set_xlabel("1 / K")
+    axes[2].set_ylabel("alpha / K")
+    axes[2].set_title("specialisation thresholds (AMP at K -> infinity needs alpha >> K)",
+                      fontsize=8)  # fmt: skip
+    axes[0].set_ylabel("q_d (q = q_d I + (1 - q_d) 11^T / K)")
+    axes[1].set_ylabel("generalisation error (half squared)")
+    for ax in axes[:2]:
+        ax.set_xlabel("alpha / K")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    for ax in axes:
+        ax.legend(fontsize=7)
+    return _save(fig, path, title, 110)

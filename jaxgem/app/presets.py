@@ -286,6 +286,17 @@ _COMMITTEE = {
             "amp_at": [1.0, 2.5],
         },
     },
+    "large-k-committee": {
+        "description": "committee machine, sign units, Gaussian weights, K -> infinity with "
+        "alpha = alpha~ K: the specialisation at alpha~ ~ 7.65, no AMP specialisation at "
+        "alpha = O(K); the phase diagram in (1/K, alpha/K) with K = 2",
+        "committee": {
+            "prior": "gaussian",
+            "alphas": _grid(np.linspace(0.5, 3.0, 6)),
+            "amp_at": [],
+            "large_k_alphas": _grid(np.linspace(4.0, 12.0, 33)),
+        },
+    },
 }
 for _name, _preset in _COMMITTEE.items():
     _PRESETS[_name] = {"name": _name, "job": "committee", **_preset}

@@ -12,6 +12,15 @@ from .evolution import (
     committee_optimal,
     symmetric_parts,
 )
+from .large_k import (
+    LargeKEvolution,
+    LargeKTransitions,
+    large_k_alpha,
+    large_k_evolution,
+    large_k_free_entropy,
+    large_k_overlap,
+    large_k_transitions,
+)
 from .priors import CommitteePrior, DiscreteWeights, GaussianWeights, get_committee_prior
 from .transitions import CommitteeTransitions, committee_transitions, instability
 
@@ -37,4 +46,11 @@ __all__ = [
     "committee_amp",
     "committee_amp_experiment",
     "evolution_steps",
+    "LargeKEvolution",
+    "LargeKTransitions",
+    "large_k_overlap",
+    "large_k_free_entropy",
+    "large_k_alpha",
+    "large_k_evolution",
+    "large_k_transitions",
 ]
