@@ -126,7 +126,8 @@ def test_gradients_match_finite_differences(x64):
         ).eg[-1]
 
     point = (0.7, 0.2, 0.3)
-    gradient = jax.grad(eg, argnums=(0, 1, 2))(*point)
+    gradient = jax.jit(jax.grad(eg, argnums=(0, 1, 2)))(*point)
+    eg = jax.jit(eg)  # one compiled solve for the six differences
     h = 1e-5
     for i in range(3):
         up = list(point)
@@ -183,23 +184,6 @@ def test_theory_agrees_with_simulation_at_N_1000(train_second_layer):
     allowed = np.maximum(3 * traj.sem(), 0.05 * mean_theory)
     assert np.all(gap <= allowed), gap / allowed
     assert np.all(traj.mean()[:, -1] < 0.5 * traj.mean()[:, 0])  # it learned
-
-
-@pytest.mark.slow
-def test_relu_theory_agrees_with_simulation():
-    """ReLU teacher and student (the I4 of the eta^2 term by the orthant moment), N = 1000,
-    K = M = 2, eta = 0.5, 8 seeds: within three standard errors at every record."""
-    problem = jaxgem.Problem(
-        jaxgem.IIDGaussian(N=1000),
-        jaxgem.GaussianInit(2, "relu"),
-        jaxgem.InformedInit(2, "relu", overlap=0.3),
-        lr=0.5,
-    )
-    traj = jaxgem.simulate(problem, jax.random.key(3), t_max=10.0, n_records=6, seeds=8)
-    predicted = np.asarray(theory(traj).eg).mean(axis=1)
-    gap = np.abs(traj.mean() - predicted)
-    assert np.all(gap <= 3 * traj.sem() + 1e-6), gap / traj.sem()
-    assert traj.mean()[0, -1] < 0.3 * traj.mean()[0, 0]  # it learned
 
 
 def test_spectral_theory_refuses_order_parameters():

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .channels import CommitteeChannel
-from .evolution import _project, symmetric_parts
+from .evolution import state_step, symmetric_parts
 from .priors import CommitteePrior
 
 __all__ = ["CommitteeAMPRun", "committee_amp", "committee_amp_experiment", "evolution_steps"]
@@ -82,10 +82,8 @@ def evolution_steps(prior: CommitteePrior, channel: CommitteeChannel, alpha, q0,
 
 @eqx.filter_jit
 def _evolution(prior, channel, alpha, q0, steps):
-    rho = prior.rho.astype(q0.dtype)
-
     def step(q, _):
-        new = prior.overlap(alpha * channel.moments(_project(q, rho), rho)[0])
+        new = state_step(prior, channel, alpha, q)
         return new, new
 
     _, qs = jax.lax.scan(step, q0, None, length=steps)

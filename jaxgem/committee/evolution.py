@@ -85,6 +85,14 @@ def _to_matrix(x, K):
     return q + jnp.swapaxes(q, -1, -2) - q * jnp.eye(K, dtype=x.dtype)
 
 
+def state_step(prior: CommitteePrior, channel: CommitteeChannel, alpha, q, rank_one=False):
+    """One step of the state evolution, `q -> q(alpha E g_out g_out^T (q))`, from `q` projected
+    into `[0, rho]` (`rank_one`: `q` lies on the non-specialised subspace). The one update that
+    the fixed points, the instability and the per-iteration predictions for AMP iterate."""
+    rho = prior.rho.astype(q.dtype)
+    return prior.overlap(alpha * channel.moments(_project(q, rho), rho, rank_one)[0])
+
+
 class _Update(eqx.Module):
     """One state-evolution step `q -> q(alpha E g g^T(q))` on the upper triangle of `q`
     (`rank_one`: the iteration stays in the non-specialised subspace)."""
@@ -93,10 +101,7 @@ class _Update(eqx.Module):
 
     def __call__(self, x, args):
         alpha, prior, channel = args
-        rho = prior.rho.astype(x.dtype)
-        q = _project(_to_matrix(x, prior.K), rho)
-        r = alpha * channel.moments(q, rho, self.rank_one)[0]
-        return _to_vector(prior.overlap(r))
+        return _to_vector(state_step(prior, channel, alpha, _to_matrix(x, prior.K), self.rank_one))
 
     def valid(self, x):
         return jnp.all(jnp.isfinite(x))

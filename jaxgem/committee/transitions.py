@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .channels import CommitteeChannel, SignCommittee
-from .evolution import _project, committee_evolution, symmetric_parts
+from .evolution import committee_evolution, state_step, symmetric_parts
 from .priors import CommitteePrior, DiscreteWeights
 
 __all__ = ["CommitteeTransitions", "committee_transitions", "instability"]
@@ -60,8 +60,7 @@ def _eigenvalue(prior, channel, alpha, q):
     scale = jnp.trace(rho) / K
 
     def one(a, q):
-        moved = _project(q + STEP * scale * direction, rho)
-        new = prior.overlap(a * channel.moments(moved, rho)[0])
+        new = state_step(prior, channel, a, q + STEP * scale * direction)
         return symmetric_parts(new)[0] / (STEP * scale)
 
     return jax.vmap(one)(alpha, q)
