@@ -18,7 +18,10 @@ _OWN_CACHE = None  # the folder this process made (a user's own cache is left al
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     _OWN_CACHE = os.path.join(tempfile.gettempdir(), f"jaxgem-tests-{os.getpid()}")
     os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+# Every program, however small: the eager operations each process compiles again are the bulk
+# (measured: 4 % less wall time on five test files than a 0.2 s threshold; a warm cache saved
+# 26 % of a spectral test against 7 %).
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

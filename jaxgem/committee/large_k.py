@@ -168,20 +168,28 @@ class LargeKTransitions(eqx.Module):
     error_specialised: float
 
 
+def _apply(x, fn):
+    return fn(x)
+
+
 def _root(fn, lower, upper, rtol=1e-12):
-    """A root of the scalar `fn` bracketed by `[lower, upper]` (optimistix bisection)."""
+    """A root of the scalar `fn` (a module-level function: compiled once) bracketed by
+    `[lower, upper]` (optimistix bisection)."""
     solver = optx.Bisection(rtol=rtol, atol=rtol)
     dtype = jnp.result_type(float)
     return optx.root_find(
-        lambda x, _: fn(x),
+        _apply,
         solver,
         jnp.asarray((lower + upper) / 2, dtype),
-        options=dict(lower=lower, upper=upper),
+        args=fn,
+        options=dict(lower=jnp.asarray(lower, dtype), upper=jnp.asarray(upper, dtype)),
         max_steps=200,
     ).value
 
 
-@jax.jit
+_slope = jax.grad(large_k_alpha)
+
+
 def _gap(q_d):
     """Free entropy of the fixed point `q_d` minus the non-specialised one, at `alpha~(q_d)`."""
     alpha_tilde = large_k_alpha(q_d)
@@ -193,11 +201,10 @@ def large_k_transitions(points: int = 400) -> LargeKTransitions:
     the stable upper branch), bracketed on a grid of `points` values of `q_d` and refined by
     bisection on the derivative and on the gap."""
     grid = 1 - np.geomspace(0.9, 1e-6, points)  # dense towards q_d = 1
-    alphas = np.asarray(large_k_alpha(grid))
+    alphas = np.asarray(jax.jit(large_k_alpha)(grid))
     i = int(np.argmin(alphas))
-    slope = jax.grad(large_k_alpha)
-    q_spin = float(_root(slope, grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]))
-    gaps = np.asarray(jax.vmap(_gap)(jnp.asarray(grid)))
+    q_spin = float(_root(_slope, grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]))
+    gaps = np.asarray(jax.jit(jax.vmap(_gap))(jnp.asarray(grid)))
     upper = (grid > q_spin) & (gaps > 0)
     j = int(np.argmax(upper))  # the first point of the upper branch with a positive gap
     q_spec = float(_root(_gap, grid[j - 1], grid[j]))
