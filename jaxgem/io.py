@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "column_rows",
     "current_umask",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -86,6 +87,14 @@ def save_json(path, obj) -> Path:
 def _cell(value):
     """A CSV cell: NaN (no value, e.g. the error of a single seed) as an empty cell."""
     return "" if isinstance(value, float) and math.isnan(value) else value
+
+
+def column_rows(columns: dict, **constant) -> list[dict]:
+    """Rows of a table from equal-length columns (arrays or sequences; array entries become
+    Python numbers and booleans), each row led by the `constant` entries."""
+    lists = {name: np.asarray(values).tolist() for name, values in columns.items()}
+    length = len(next(iter(lists.values())))
+    return [dict(constant, **{name: v[i] for name, v in lists.items()}) for i in range(length)]
 
 
 def save_csv(path, rows: list[dict]) -> Path:

@@ -59,6 +59,7 @@ def test_specialisation_near_7_65_k_and_no_algorithmic_specialisation(x64):
     informed = committee.large_k_evolution(grid, "informed")
     plain = committee.large_k_evolution(grid, "uninformative")
     assert np.all(np.asarray(informed.status) == 0) and np.all(np.asarray(plain.status) == 0)
+    assert informed.failures() == [] and plain.failures() == []
     assert informed.specialised.tolist() == [False, False, True, True, True, True]
     assert not np.any(np.asarray(plain.specialised))
     gap = np.asarray(informed.free_entropy - plain.free_entropy)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import bayes
-from ..io import save_csv
+from ..io import column_rows, save_csv
 from .config import ConfigError
 from .feedback import status
 from .plotting import plot_bayes
@@ -37,18 +37,17 @@ def model_of(section: dict):
     return prior, channel
 
 
+_SE_COLUMNS = ("alpha", "m", "mse", "free_entropy", "output_error", "classification_error",
+               "gibbs_error")  # fmt: skip
+
+
 def _se_rows(result: bayes.BayesOptimal) -> list[dict]:
     rows = []
     for branch in ("amp", "informed", "mmse"):
         se = getattr(result, branch)
-        for i, alpha in enumerate(np.asarray(se.alpha).tolist()):
-            rows.append(dict(
-                branch=branch, alpha=alpha, m=float(se.m[i]), mse=float(se.mse[i]),
-                free_entropy=float(se.free_entropy[i]), output_error=float(se.output_error[i]),
-                classification_error=float(se.classification_error[i]),
-                gibbs_error=float(se.gibbs_error[i]), hard_phase=bool(result.hard[i]),
-                status=int(se.status[i]), steps=int(se.steps[i]),
-            ))  # fmt: skip
+        columns = {name: getattr(se, name) for name in _SE_COLUMNS}
+        rows += column_rows(dict(columns, hard_phase=result.hard, status=se.status,
+                                 steps=se.steps), branch=branch)  # fmt: skip
     return rows
 
 
@@ -81,11 +80,9 @@ def run_bayes(config, out: Path, *, progress, quick, echo, files, title, save):
                 seeds=config["seeds"], iterations=section["gamp_iterations"],
                 damping=section["gamp_damping"], start_overlap=section["start_overlap"],
             )  # fmt: skip
-        for t in range(run.mean.shape[0]):
-            gamp_rows.append(
-                dict(alpha=float(alpha), iteration=t, mse=float(run.mean[t]),
-                     mse_sem=float(run.sem[t]), predicted=float(run.predicted[t]))
-            )  # fmt: skip
+        gamp_rows += column_rows(
+            dict(iteration=np.arange(run.mean.shape[0]), mse=run.mean, mse_sem=run.sem,
+                 predicted=run.predicted), alpha=float(alpha))  # fmt: skip
         echo(f"GAMP alpha = {alpha:g}: MSE {float(run.mean[-1]):.4g} ± {float(run.sem[-1]):.2g} "
              f"after {section['gamp_iterations']} iterations (state evolution "
              f"{float(run.predicted[-1]):.4g})")  # fmt: skip

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import committee
-from ..io import save_csv
+from ..io import column_rows, save_csv
 from .config import ConfigError
 from .feedback import status
 from .plotting import plot_committee, plot_large_k
@@ -41,16 +41,17 @@ def committee_model_of(section: dict):
     return prior, committee.get_committee_channel(name, K, noise=section["noise"])
 
 
+_COLUMNS = ("alpha", "q_d", "q_a", "specialised", "free_entropy", "generalisation_error",
+            "status", "steps")  # fmt: skip
+_AMP_COLUMNS = ("q_d", "q_d_sem", "q_a", "q_a_sem", "predicted_q_d", "predicted_q_a")
+_LARGE_K_COLUMNS = ("q_d", "overlap", "free_entropy", "generalisation_error", "specialised",
+                    "status")  # fmt: skip
+
+
 def _rows(branches: dict) -> list[dict]:
     rows = []
     for branch, se in branches.items():
-        for i, alpha in enumerate(np.asarray(se.alpha).tolist()):
-            rows.append(dict(
-                branch=branch, alpha=alpha, q_d=float(se.q_d[i]), q_a=float(se.q_a[i]),
-                specialised=bool(se.specialised[i]), free_entropy=float(se.free_entropy[i]),
-                generalisation_error=float(se.generalisation_error[i]),
-                status=int(se.status[i]), steps=int(se.steps[i]),
-            ))  # fmt: skip
+        rows += column_rows({name: getattr(se, name) for name in _COLUMNS}, branch=branch)
     return rows
 
 
@@ -82,7 +83,7 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
     large_k = {}
     if section["large_k_alphas"]:
         with status("the large-K limit", enabled=progress):
-            large_k = _large_k(section, out, files, limits, title)
+            large_k = _large_k(section, out, files, limits, title, echo)
         echo(
             f"K -> infinity: the specialised branch appears at alpha/K = "
             f"{large_k['large_k_spinodal']:.6g} and takes over at alpha/K = "
@@ -99,13 +100,9 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
                 seeds=config["seeds"], iterations=section["amp_iterations"],
                 damping=section["amp_damping"], start_overlap=section["start_overlap"],
             )  # fmt: skip
-        for t in range(run.q_d.shape[0]):
-            amp_rows.append(dict(
-                alpha=float(alpha), iteration=t, q_d=float(run.q_d[t]),
-                q_d_sem=float(run.q_d_sem[t]), q_a=float(run.q_a[t]),
-                q_a_sem=float(run.q_a_sem[t]), predicted_q_d=float(run.predicted_q_d[t]),
-                predicted_q_a=float(run.predicted_q_a[t]),
-            ))  # fmt: skip
+        columns = {name: getattr(run, name) for name in _AMP_COLUMNS}
+        amp_rows += column_rows(dict(iteration=np.arange(run.q_d.shape[0]), **columns),
+                                alpha=float(alpha))  # fmt: skip
         echo(f"AMP alpha = {alpha:g}: q_d {float(run.q_d[-1]):.4f} ± {float(run.q_d_sem[-1]):.2g}"
              f", q_a {float(run.q_a[-1]):.4f} ± {float(run.q_a_sem[-1]):.2g} (state evolution "
              f"{float(run.predicted_q_d[-1]):.4f}, {float(run.predicted_q_a[-1]):.4f})"
@@ -118,20 +115,17 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
     return rows, {"thresholds": {**limits, **large_k}}
 
 
-def _large_k(section, out: Path, files: dict, finite: dict, title: str) -> dict:
+def _large_k(section, out: Path, files: dict, finite: dict, title: str, echo) -> dict:
     """Both branches of the K -> infinity limit on `large_k_alphas`, its thresholds in alpha/K
     and the phase diagram beside the finite-K thresholds in `finite` (alpha / K)."""
     alpha_tilde = jnp.asarray(section["large_k_alphas"], jnp.float64)
     rows = []
     for start in ("uninformative", "informed"):
         se = committee.large_k_evolution(alpha_tilde, start)
-        for i, value in enumerate(np.asarray(alpha_tilde).tolist()):
-            rows.append(dict(
-                branch=start, alpha_over_K=value, q_d=float(se.q_d[i]),
-                overlap=float(se.overlap[i]), free_entropy=float(se.free_entropy[i]),
-                generalisation_error=float(se.generalisation_error[i]),
-                specialised=bool(se.specialised[i]), status=int(se.status[i]),
-            ))  # fmt: skip
+        for line in se.failures():
+            echo(f"large-K state evolution ({start}) did not converge at {line}")
+        columns = {name: getattr(se, name) for name in _LARGE_K_COLUMNS}
+        rows += column_rows(dict(alpha_over_K=alpha_tilde, **columns), branch=start)
     found = committee.large_k_transitions()
     save_csv(out / "large_k.csv", rows)
     files["large-K limit"] = "large_k.csv"

@@ -107,7 +107,7 @@ class LargeKEvolution(eqx.Module):
 
     def failures(self) -> list[str]:
         """One line per point whose iteration did not converge."""
-        return failure_lines(self.status, alpha=self.alpha_tilde)
+        return failure_lines(self.alpha_tilde, self.status, name="alpha/K")
 
 
 def _update(x, alpha_tilde):

@@ -40,12 +40,12 @@ class FixedPoint(eqx.Module):
         return self.status == CONVERGED
 
 
-def failure_lines(alpha, status) -> list[str]:
-    """One line per grid point whose status is not `CONVERGED`: `alpha = ...: <reason>`."""
+def failure_lines(alpha, status, name: str = "alpha") -> list[str]:
+    """One line per grid point whose status is not `CONVERGED`: `<name> = ...: <reason>`."""
     status = np.asarray(status)
     alpha = np.broadcast_to(np.asarray(alpha), status.shape)
     return [
-        f"alpha = {alpha[i]:.6g}: {STATUS_NAMES[int(status[i])]}" for i in zip(*np.nonzero(status))
+        f"{name} = {alpha[i]:.6g}: {STATUS_NAMES[int(status[i])]}" for i in zip(*np.nonzero(status))
     ]
 
 
