@@ -14,13 +14,15 @@ physics of inference", Adv. Phys. 65 (2016).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..checks import require, shown
-from ..replica.fixed_point import failure_lines, solve_fixed_point
+from ..replica.fixed_point import FixedPointGrid, solve_fixed_point
 from .channels import OutputChannel, Sign
 from .priors import Prior
 
@@ -53,7 +55,7 @@ class _Update(eqx.Module):
         return x[0] >= 0
 
 
-class StateEvolution(eqx.Module):
+class StateEvolution(FixedPointGrid):
     """Fixed points of the state evolution on a grid (each field has the grid's shape).
 
     `m` (overlap, = `q` at the Bayes-optimal fixed point), `mh`, `mse = rho - m` (the weight
@@ -73,13 +75,7 @@ class StateEvolution(eqx.Module):
     status: jax.Array
     steps: jax.Array
 
-    @property
-    def converged(self) -> jax.Array:
-        return self.status == 0
-
-    def failures(self) -> list[str]:
-        """One line per grid point that did not converge."""
-        return failure_lines(self.alpha, self.status)
+    grid_field: ClassVar[str] = "alpha"
 
 
 class BayesOptimal(eqx.Module):

@@ -15,6 +15,8 @@ Aubin, Maillard, Barbier, Krzakala, Macris, Zdeborová, NeurIPS 2018; Schwarze, 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -22,7 +24,7 @@ import numpy as np
 
 from ..bayes.evolution import _grid
 from ..checks import require, shown
-from ..replica.fixed_point import failure_lines, solve_fixed_point
+from ..replica.fixed_point import FixedPointGrid, solve_fixed_point
 from .channels import CommitteeChannel
 from .priors import CommitteePrior
 
@@ -107,7 +109,7 @@ class _Update(eqx.Module):
         return jnp.all(jnp.isfinite(x))
 
 
-class CommitteeEvolution(eqx.Module):
+class CommitteeEvolution(FixedPointGrid):
     """Fixed points of the committee state evolution on a grid of `alpha` (fields have the
     grid's shape, `q` and `r` two more axes K x K): `q_d`, `q_a` (committee-symmetric parts),
     `specialised` (`q_d > 1e-3`), `free_entropy`, `generalisation_error` (half the squared error
@@ -124,13 +126,7 @@ class CommitteeEvolution(eqx.Module):
     status: jax.Array
     steps: jax.Array
 
-    @property
-    def converged(self) -> jax.Array:
-        return self.status == 0
-
-    def failures(self) -> list[str]:
-        """One line per grid point that did not converge."""
-        return failure_lines(self.alpha, self.status)
+    grid_field: ClassVar[str] = "alpha"
 
 
 class CommitteeOptimal(eqx.Module):

@@ -27,6 +27,8 @@ appendix; the talk quotes `n > 7.65 K d`).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -35,7 +37,7 @@ import optimistix as optx
 
 from ..bayes.channels import Sign
 from ..checks import require, shown
-from ..replica.fixed_point import failure_lines, solve_fixed_point
+from ..replica.fixed_point import FixedPointGrid, solve_fixed_point
 
 __all__ = [
     "LargeKEvolution",
@@ -92,7 +94,7 @@ def _generalisation_error(q_d):
     return 0.5 - jnp.arcsin(jnp.clip(large_k_overlap(q_d), 0.0, 1.0)) / jnp.pi
 
 
-class LargeKEvolution(eqx.Module):
+class LargeKEvolution(FixedPointGrid):
     """One branch on a grid of `alpha_tilde = alpha / K`: `q_d`, `overlap` (`Q`), `free_entropy`
     per hidden unit, `generalisation_error`, `specialised`, `status` (0 converged), `steps`."""
 
@@ -105,9 +107,7 @@ class LargeKEvolution(eqx.Module):
     status: jax.Array
     steps: jax.Array
 
-    def failures(self) -> list[str]:
-        """One line per point whose iteration did not converge."""
-        return failure_lines(self.alpha_tilde, self.status, name="alpha/K")
+    grid_field: ClassVar[str] = "alpha_tilde"
 
 
 def _update(x, alpha_tilde):

@@ -19,7 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-__all__ = ["FixedPoint", "solve_fixed_point", "CONVERGED", "MAX_STEPS", "NON_FINITE"]
+__all__ = [
+    "FixedPoint",
+    "FixedPointGrid",
+    "solve_fixed_point",
+    "CONVERGED",
+    "MAX_STEPS",
+    "NON_FINITE",
+]
 
 #: Status codes of a fixed point.
 CONVERGED, MAX_STEPS, NON_FINITE = 0, 1, 2
@@ -47,6 +54,22 @@ def failure_lines(alpha, status, name: str = "alpha") -> list[str]:
     return [
         f"{name} = {alpha[i]:.6g}: {STATUS_NAMES[int(status[i])]}" for i in zip(*np.nonzero(status))
     ]
+
+
+class FixedPointGrid(eqx.Module):
+    """Fixed points on a grid of one variable (the field named by `grid_field`), with a
+    `status` per point: which converged, and a line for each that did not."""
+
+    status: eqx.AbstractVar[jax.Array]
+    grid_field: eqx.AbstractClassVar[str]
+
+    @property
+    def converged(self) -> jax.Array:
+        return self.status == CONVERGED
+
+    def failures(self) -> list[str]:
+        """One line per grid point that did not converge."""
+        return failure_lines(getattr(self, self.grid_field), self.status, self.grid_field)
 
 
 def _anderson(update, x0, args, damping, rtol, atol, max_steps, memory):
