@@ -10,7 +10,6 @@ Times are after compilation (compile time reported separately), float64 on both 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 from scipy import integrate, optimize, special  # noqa: E402
 
 from jaxgem import bayes  # noqa: E402
+from jaxgem.io import save_json  # noqa: E402
 from jaxgem.provenance import run_metadata  # noqa: E402
 
 
@@ -193,9 +193,8 @@ def main() -> None:
           f"{results['gamp_sign']['max_difference']:.1e}); uniform variances "
           f"{iterations / lean_s:.1f} it/s")  # fmt: skip
 
-    out = Path(__file__).parent / "results" / "bayes.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(results=results, **run_metadata()), indent=2, default=str))
+    out = save_json(Path(__file__).parent / "results" / "bayes.json",
+                    dict(results=results, **run_metadata()))  # fmt: skip
     print(f"wrote {out}")
 
 

@@ -12,7 +12,6 @@ float64 on both sides; the SciPy update is timed at three overlaps and checked a
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from scipy import integrate, special  # noqa: E402
 
 from jaxgem import committee  # noqa: E402
 from jaxgem.committee.evolution import _to_vector, _Update  # noqa: E402
+from jaxgem.io import save_json  # noqa: E402
 from jaxgem.provenance import run_metadata  # noqa: E402
 
 
@@ -146,9 +146,8 @@ def main() -> None:
     print(f"AMP d = 2000, n = 4000, K = 2: {rate:.0f} iterations per second ({seeds} seeds)")
     results["amp"] = dict(d=2000, n=4000, seeds=seeds, iterations_per_s=rate)
 
-    out = Path(__file__).parent / "results" / "committee.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(results=results, **run_metadata()), indent=2, default=str))
+    out = save_json(Path(__file__).parent / "results" / "committee.json",
+                    dict(results=results, **run_metadata()))  # fmt: skip
     print(f"wrote {out}")
 
 
