@@ -175,10 +175,12 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
                  "--set", "committee.transitions=false", "--set", "committee.amp_at=[3.0]",
                  "--set", "committee.amp_d=300",
                  "--set", "committee.amp_iterations=5",
-                 "--set", "committee.large_k_alphas=[6.0, 9.0]"])  # fmt: skip
+                 "--set", "committee.large_k_alphas=[6.0, 9.0]",
+                 "--set", "committee.finite_k=[3]",
+                 "--set", "committee.finite_k_samples=2000"])  # fmt: skip
     assert code == 0
     for name in ("run.json", "state_evolution.csv", "amp.csv", "committee.png", "large_k.csv",
-                 "large_k.png"):  # fmt: skip
+                 "large_k.png", "finite_k.csv", "finite_k_branches.csv"):  # fmt: skip
         assert (out / name).stat().st_size > 0
     rows = list(csv.DictReader((out / "state_evolution.csv").open()))
     informed = [r for r in rows if r["branch"] == "informed"]
@@ -187,6 +189,8 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
     assert [r["specialised"] for r in large] == ["False", "False", "False", "True"]
     record = json.loads((out / "run.json").read_text())
     assert 7.6 < record["thresholds"]["large_k_alpha_spec"] < 7.7
+    (k3,) = record["thresholds"]["finite_k"]
+    assert k3["K"] == 3 and 1.03 < k3["alpha_spec_over_K"] < 7.68
     capsys.readouterr()
     code = main(
         [
@@ -204,7 +208,10 @@ def test_command_line_preset_writes_tables_and_figure_and_refuses_bad_input(tmp_
     assert code == 2 and len(err) == 1 and "committee.large_k_alphas" in err[0], err
     for setting, key in (("committee.prior=laplace", "committee.prior"),
                          ("committee.channel=erf", "committee.noise"),
-                         ("committee.start_overlap=1.5", "committee.start_overlap")):  # fmt: skip
+                         ("committee.start_overlap=1.5", "committee.start_overlap"),
+                         ("committee.finite_k=[4]", "committee.finite_k"),
+                         ("committee.finite_k_samples=100",
+                          "committee.finite_k_samples")):  # fmt: skip
         code = main(["curves", "committee", "--out", str(tmp_path / "bad"), "--set", setting])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and key in err[0], err

@@ -34,9 +34,17 @@ def committee_model_of(section: dict):
     if name == "sign" and K > 3:
         raise ConfigError(f"committee.K = {K}: the sign committee's state evolution is for K = 2 "
                           "and 3 here")  # fmt: skip
-    if section["large_k_alphas"] and (name, section["prior"]) != ("sign", "gaussian"):
-        raise ConfigError(f"committee.large_k_alphas = {section['large_k_alphas']!r}: the large-K "
-                          "limit is for the sign committee with gaussian weights")  # fmt: skip
+    for key, what in (
+        ("large_k_alphas", "the large-K limit"),
+        ("finite_k", "the finite-K thresholds"),
+    ):
+        if section[key] and (name, section["prior"]) != ("sign", "gaussian"):
+            raise ConfigError(f"committee.{key} = {section[key]!r}: {what} are for the sign "
+                              "committee with gaussian weights")  # fmt: skip
+    if section["finite_k_samples"] < 2000:
+        raise ConfigError(f"committee.finite_k_samples = {section['finite_k_samples']!r}: at "
+                          "least 2000 Monte Carlo draws (fewer leave the branch in noise)"
+                          )  # fmt: skip
     prior = committee.get_committee_prior(section["prior"], K)
     return prior, committee.get_committee_channel(name, K, noise=section["noise"])
 
@@ -80,10 +88,11 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
         echo(f"thresholds: alpha_alg = {found.alpha_alg:.6g} (AMP leaves the non-specialised "
              f"branch), alpha_spec = {found.alpha_spec:.6g} ({found.rule})")  # fmt: skip
         save()
+    finite = _finite_k(section, out, files, progress, echo, save)
     large_k = {}
-    if section["large_k_alphas"]:
+    if section["large_k_alphas"] or finite:
         with status("the large-K limit", enabled=progress):
-            large_k = _large_k(section, out, files, limits, title, echo)
+            large_k = _large_k(section, out, files, limits, finite, title, echo)
         echo(
             f"K -> infinity: the specialised branch appears at alpha/K = "
             f"{large_k['large_k_spinodal']:.6g} and takes over at alpha/K = "
@@ -112,13 +121,55 @@ def run_committee(config, out: Path, *, progress, quick, echo, files, title, sav
         save()
     plot_committee(rows, amp_rows, limits, out / "committee.png", title=title)
     files["plot"] = "committee.png"
-    return rows, {"thresholds": {**limits, **large_k}}
+    thresholds = {**limits, **large_k}
+    if finite:
+        thresholds["finite_k"] = finite
+    return rows, {"thresholds": thresholds}
 
 
-def _large_k(section, out: Path, files: dict, finite: dict, title: str, echo) -> dict:
+_FINITE_K_COLUMNS = ("alpha", "q_d", "q_a", "free_entropy", "generalisation_error", "psi",
+                     "psi_error")  # fmt: skip
+
+
+def _finite_k(section, out: Path, files: dict, progress, echo, save) -> list[dict]:
+    """The thresholds at each K of `finite_k` (committee-symmetric Monte Carlo, one K after
+    another, each saved as it finishes): `finite_k.csv` (one row per K) and
+    `finite_k_branches.csv` (the specialised branch of each K)."""
+    found, branches = [], []
+    for K in section["finite_k"]:
+        try:
+            with status(f"finite-K thresholds, K = {K}", enabled=progress):
+                t = committee.finite_k_transition(K, samples=section["finite_k_samples"])
+        except ValueError as error:  # no crossing found: reported, the other K go on
+            echo(f"finite-K thresholds: {error}")
+            continue
+        found.append(dict(K=K, alpha_spec=t.alpha_spec, alpha_spec_error=t.alpha_spec_error,
+                          alpha_spec_over_K=t.alpha_spec / K, spinodal=t.spinodal,
+                          spinodal_over_K=t.spinodal / K, spec_q_d=t.spec_q_d,
+                          error_non_specialised=t.error_non_specialised,
+                          error_specialised=t.error_specialised))  # fmt: skip
+        for name, branch in (("non-specialised", t.non_specialised),
+                             ("specialised", t.specialised)):  # fmt: skip
+            columns = {column: getattr(branch, column) for column in _FINITE_K_COLUMNS}
+            branches += column_rows(dict(alpha_over_K=branch.alpha / K, **columns), K=K,
+                                    branch=name)  # fmt: skip
+        echo(f"K = {K}: alpha_spec/K = {t.alpha_spec / K:.4g} ± {t.alpha_spec_error / K:.2g} "
+             f"(spinodal/K {t.spinodal / K:.4g}); errors {t.error_non_specialised:.4f} -> "
+             f"{t.error_specialised:.4f}")  # fmt: skip
+        save_csv(out / "finite_k.csv", found)
+        save_csv(out / "finite_k_branches.csv", branches)
+        files["finite-K thresholds"] = "finite_k.csv"
+        files["finite-K branches"] = "finite_k_branches.csv"
+        save()
+    return found
+
+
+def _large_k(section, out: Path, files: dict, limits: dict, finite: list, title: str,
+             echo) -> dict:  # fmt: skip
     """Both branches of the K -> infinity limit on `large_k_alphas`, its thresholds in alpha/K
-    and the phase diagram beside the finite-K thresholds in `finite` (alpha / K)."""
-    alpha_tilde = jnp.asarray(section["large_k_alphas"], jnp.float64)
+    and the phase diagram beside the thresholds of the run's K (`limits`) and of the finite-K
+    Monte Carlo (`finite`), all in alpha / K."""
+    alpha_tilde = jnp.asarray(section["large_k_alphas"] or np.linspace(4.0, 12.0, 33), jnp.float64)
     rows = []
     for start in ("uninformative", "informed"):
         se = committee.large_k_evolution(alpha_tilde, start)
@@ -132,9 +183,13 @@ def _large_k(section, out: Path, files: dict, finite: dict, title: str, echo) ->
     K = section["K"]
     points = [dict(K="infinity", spinodal=found.spinodal, alpha_spec=found.alpha_spec,
                    alpha_alg="grows faster than K")]  # fmt: skip
-    if "alpha_spec" in finite:
-        points.insert(0, dict(K=K, alpha_spec=finite["alpha_spec"] / K,
-                              alpha_alg=finite["alpha_alg"] / K))  # fmt: skip
+    if "alpha_spec" in limits:
+        points.insert(0, dict(K=K, alpha_spec=limits["alpha_spec"] / K,
+                              alpha_alg=limits["alpha_alg"] / K))  # fmt: skip
+    for row in finite:
+        points.insert(-1, dict(K=row["K"], alpha_spec=row["alpha_spec_over_K"],
+                               alpha_spec_error=row["alpha_spec_error"] / row["K"],
+                               spinodal=row["spinodal_over_K"]))  # fmt: skip
     plot_large_k(rows, points, out / "large_k.png", title=title)
     files["large-K plot"] = "large_k.png"
     return dict(

@@ -134,6 +134,8 @@ DEFAULTS: dict = {
         "amp_damping": 0.0,
         "start_overlap": 0.05,  # AMP's (and its prediction's) start: 0 stays non-specialised
         "large_k_alphas": [],  # sign, gaussian: the K -> infinity limit on this grid of alpha/K
+        "finite_k": [],  # sign, gaussian: thresholds at these odd K (symmetric, Monte Carlo)
+        "finite_k_samples": 8000,  # Monte Carlo draws per K (the error of alpha_spec ~ 1 %)
     },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
@@ -188,6 +190,7 @@ _POSITIVE_INT = {
     ("committee", "K"),
     ("committee", "amp_d"),
     ("committee", "amp_iterations"),
+    ("committee", "finite_k_samples"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
 _POSITIVE_NUMBER = {("record", "t_max"), ("data", "moment_rtol")}
@@ -238,6 +241,12 @@ def _check_value(path: tuple, value, default) -> None:
     if path in _POSITIVE_NUMBER:
         if not _is_number(value) or not math.isfinite(value) or value <= 0:
             raise ConfigError(f"{where} must be a positive finite number, got {value!r}")
+        return
+    if path == ("committee", "finite_k"):
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 3 and v % 2 for v in value
+        ):
+            raise ConfigError(f"{where} must be a list of odd integers >= 3, got {value!r}")
         return
     if path == ("data", "hidden"):
         if not isinstance(value, list) or not all(

@@ -228,7 +228,15 @@ def plot_large_k(rows, points, path, *, title="") -> Path:
             ax.axvline(limit[name], color="gray", lw=0.8, ls="-.")
         axes[0].text(limit[name], 0.02, f" {name} = {limit[name]:.4g}", rotation=90, fontsize=7,
                      transform=axes[0].get_xaxis_transform())  # fmt: skip
-    for point in points:
+    monte_carlo = [p for p in points if "alpha_spec_error" in p]
+    if monte_carlo:
+        x = [1 / p["K"] for p in monte_carlo]
+        axes[2].errorbar(x, [p["alpha_spec"] for p in monte_carlo], ls="-", marker="o", ms=3,
+                         yerr=[p["alpha_spec_error"] for p in monte_carlo], color="C0",
+                         label="alpha_spec (odd K, committee-symmetric Monte Carlo)")  # fmt: skip
+        axes[2].plot(x, [p["spinodal"] for p in monte_carlo], "s--", ms=3, color="C1",
+                     label="spinodal (odd K, Monte Carlo)")  # fmt: skip
+    for point in (p for p in points if "alpha_spec_error" not in p):
         x = 0.0 if point["K"] == "infinity" else 1 / point["K"]
         for name, style in (("alpha_spec", "oC0"), ("spinodal", "sC1"), ("alpha_alg", "^C2")):
             value = point.get(name)

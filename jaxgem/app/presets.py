@@ -289,12 +289,14 @@ _COMMITTEE = {
     "large-k-committee": {
         "description": "committee machine, sign units, Gaussian weights, K -> infinity with "
         "alpha = alpha~ K: the specialisation at alpha~ ~ 7.65, no AMP specialisation at "
-        "alpha = O(K); the phase diagram in (1/K, alpha/K) with K = 2",
+        "alpha = O(K); the phase diagram in (1/K, alpha/K) with K = 2 and the thresholds at "
+        "K = 3, 5, 9, 17 (Monte Carlo, about 3 minutes)",
         "committee": {
             "prior": "gaussian",
             "alphas": _grid(np.linspace(0.5, 3.0, 6)),
             "amp_at": [],
             "large_k_alphas": _grid(np.linspace(4.0, 12.0, 33)),
+            "finite_k": [3, 5, 9, 17],
         },
     },
 }

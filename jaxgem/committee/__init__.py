@@ -12,6 +12,18 @@ from .evolution import (
     committee_optimal,
     symmetric_parts,
 )
+from .finite_k import (
+    FiniteKBranch,
+    FiniteKLandscape,
+    FiniteKTransition,
+    SymmetricDraws,
+    finite_k_branches,
+    finite_k_landscape,
+    finite_k_transition,
+    symmetric_draws,
+    symmetric_free_entropy,
+    symmetric_output_entropy,
+)
 from .large_k import (
     LargeKEvolution,
     LargeKTransitions,
@@ -53,4 +65,14 @@ __all__ = [
     "large_k_alpha",
     "large_k_evolution",
     "large_k_transitions",
+    "SymmetricDraws",
+    "FiniteKBranch",
+    "FiniteKTransition",
+    "symmetric_draws",
+    "symmetric_output_entropy",
+    "symmetric_free_entropy",
+    "FiniteKLandscape",
+    "finite_k_landscape",
+    "finite_k_branches",
+    "finite_k_transition",
 ]
