@@ -76,7 +76,7 @@ class SymmetricDraws(eqx.Module):
         return self.w.shape[-1]
 
 
-def symmetric_draws(K: int, key, samples: int = 20_000, inner: int = 16, strata: int = 8):
+def symmetric_draws(K: int, key, samples: int = 8000, inner: int = 16, strata: int = 8):
     """Draws for `K` (odd, >= 3) units: `samples` outer draws, each with `inner` draws of the
     teacher's unknown fields (averaged inside the logarithm, jackknifed) and `strata` values of
     the sum direction (one per stratum of the normal law, randomly placed within it)."""
@@ -167,6 +167,7 @@ def symmetric_free_entropy(draws: SymmetricDraws, alpha, lam_perp, lam_sum):
     return _prior_term(draws.K, lam_perp, lam_sum) + alpha * psi
 
 
+@eqx.filter_jit
 def _grid_values(draws, lam_perp, lam_sum):
     """`Psi_out (P, T)` on the product of `lam_perp (P,)` and `lam_sum (T,)`: one sort per
     `lam_perp`, the `lam_sum` in batches."""
@@ -176,9 +177,6 @@ def _grid_values(draws, lam_perp, lam_sum):
         return jax.lax.map(lambda ls: _entropy_terms(draws, M, ls).mean(), lam_sum, batch_size=8)
 
     return jax.lax.map(row, lam_perp)
-
-
-_grid_values_jit = eqx.filter_jit(_grid_values)
 
 
 @eqx.filter_jit
@@ -299,7 +297,7 @@ def finite_k_landscape(draws: SymmetricDraws, perp=PERP_GRID, sums=SUM_GRID) -> 
         raise ValueError("perp and sums must be positive and increasing")
     dtype = draws.w.dtype
     lam_perp = jnp.asarray(np.concatenate([[0.0], -np.expm1(-perp)]), dtype)
-    psi = _grid_values_jit(draws, lam_perp, jnp.asarray(-np.expm1(-sums), dtype))
+    psi = _grid_values(draws, lam_perp, jnp.asarray(-np.expm1(-sums), dtype))
     return FiniteKLandscape(K=draws.K, perp=perp, sums=sums, psi=np.asarray(psi))
 
 
