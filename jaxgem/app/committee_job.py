@@ -134,7 +134,7 @@ _FINITE_K_COLUMNS = ("alpha", "q_d", "q_a", "free_entropy", "generalisation_erro
 def _finite_k(section, out: Path, files: dict, progress, echo, save) -> list[dict]:
     """The thresholds at each K of `finite_k` (committee-symmetric Monte Carlo, one K after
     another, each saved as it finishes): `finite_k.csv` (one row per K) and
-    `finite_k_branches.csv` (the specialised branch of each K)."""
+    `finite_k_branches.csv` (both branches of each K on alpha/K = 2 ... 12)."""
     found, branches = [], []
     for K in section["finite_k"]:
         try:

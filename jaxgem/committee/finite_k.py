@@ -230,9 +230,8 @@ class FiniteKLandscape(eqx.Module):
 
     def free_entropy(self, alpha):
         """`f (P + 1, T)` at one alpha (per K units)."""
-        lp, ls = self.lam_perp[:, None], self.lam_sum[None, :]
-        prior = ((self.K - 1) * (lp + np.log1p(-lp)) + ls + np.log1p(-ls)) / 2
-        return prior + alpha * self.psi
+        prior = _prior_term(self.K, self.lam_perp[:, None], self.lam_sum[None, :])
+        return np.asarray(prior) + alpha * self.psi
 
     def nonspecialised(self, alpha):
         """`(f, lam_sum)` of the non-specialised maximum (`lam_perp = 0`), or NaN."""
