@@ -10,94 +10,74 @@ models for learning with shallow neural networks" (MSML 2021).
 
 __version__ = "0.2.0"
 
-from . import bayes, committee, data, diagnostics, generators, ode, online, replica
-from .activations import (
-    ACTIVATIONS,
-    Activation,
-    Custom,
-    Erf,
-    Linear,
-    Quadratic,
-    Quadrature,
-    ReLU,
-    Sign,
-    Tanh,
-    get_activation,
-)
-from .data import (
-    CovarianceDataModel,
-    DataModel,
-    Dataset,
-    GaussianEquivalent,
-    GeneratorData,
-    HiddenManifold,
-    HiddenManifoldLimit,
-    IIDGaussian,
-)
-from .hyperparameters import Hyperparameters
-from .initialisers import GaussianInit, InformedInit, NetworkInit
-from .networks import TwoLayerNetwork
-from .ode import ODESolution, theory
-from .online import simulate
-from .order_parameters import OrderParameters, generalisation_error
-from .problem import Problem
-from .regimes import REGIMES, RegimeScaling, regime_scaling
-from .results import Trajectory
-from .schedules import Piecewise, PowerLaw, Schedule, ScheduleFunction
-from .fit import Curve, FitResult, ScheduleDesign, design_schedule, fit, fit_replica
+import importlib
 
-__all__ = [
-    "Problem",
-    "Hyperparameters",
-    "Schedule",
-    "PowerLaw",
-    "Piecewise",
-    "ScheduleFunction",
-    "fit",
-    "fit_replica",
-    "design_schedule",
-    "ScheduleDesign",
-    "FitResult",
-    "Curve",
-    "simulate",
-    "theory",
-    "Trajectory",
-    "ODESolution",
-    "Activation",
-    "Erf",
-    "Linear",
-    "ReLU",
-    "Tanh",
-    "Sign",
-    "Quadratic",
-    "Custom",
-    "Quadrature",
-    "get_activation",
-    "ACTIVATIONS",
-    "OrderParameters",
-    "generalisation_error",
-    "TwoLayerNetwork",
-    "NetworkInit",
-    "GaussianInit",
-    "InformedInit",
-    "DataModel",
-    "CovarianceDataModel",
-    "IIDGaussian",
-    "HiddenManifold",
-    "HiddenManifoldLimit",
-    "GaussianEquivalent",
-    "GeneratorData",
-    "Dataset",
-    "regime_scaling",
-    "RegimeScaling",
-    "REGIMES",
+# Public names and the submodule each comes from. They are imported on first use, so that the
+# command line's `presets`, `config` and `--help` start without importing JAX.
+_SOURCES = {
+    "activations": [
+        "ACTIVATIONS",
+        "Activation",
+        "Custom",
+        "Erf",
+        "Linear",
+        "Quadratic",
+        "Quadrature",
+        "ReLU",
+        "Sign",
+        "Tanh",
+        "get_activation",
+    ],
+    "data": [
+        "CovarianceDataModel",
+        "DataModel",
+        "Dataset",
+        "GaussianEquivalent",
+        "GeneratorData",
+        "HiddenManifold",
+        "HiddenManifoldLimit",
+        "IIDGaussian",
+    ],
+    "hyperparameters": ["Hyperparameters"],
+    "initialisers": ["GaussianInit", "InformedInit", "NetworkInit"],
+    "networks": ["TwoLayerNetwork"],
+    "ode": ["ODESolution", "theory"],
+    "online": ["simulate"],
+    "order_parameters": ["OrderParameters", "generalisation_error"],
+    "problem": ["Problem"],
+    "regimes": ["REGIMES", "RegimeScaling", "regime_scaling"],
+    "results": ["Trajectory"],
+    "schedules": ["Piecewise", "PowerLaw", "Schedule", "ScheduleFunction"],
+    "fit": ["Curve", "FitResult", "ScheduleDesign", "design_schedule", "fit", "fit_replica"],
+    "sweep": ["RunLayout"],
+}
+_SUBMODULES = [
+    "bayes",
+    "committee",
     "data",
     "diagnostics",
     "generators",
-    "online",
     "ode",
+    "online",
     "replica",
-    "bayes",
-    "committee",
     "schedules",
+    "sweep",
 ]
+_WHERE = {name: module for module, names in _SOURCES.items() for name in names}
+
+__all__ = sorted(_WHERE) + _SUBMODULES
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'jaxgem' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -26,6 +26,10 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
+# One CPU device per test process (the command line would make one per core): the xdist workers
+# already share the cores; tests of several devices set their own count in a subprocess.
+jax.config.update("jax_num_cpu_devices", 1)
+
 
 def _x64_context():
     if hasattr(jax, "enable_x64"):

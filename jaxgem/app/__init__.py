@@ -5,7 +5,6 @@ writing tables, records and plots, and the `jaxgem` command line."""
 from .cli import main
 from .config import DEFAULTS, ConfigError, apply_overrides, load_config, merge, to_toml
 from .presets import PRESETS, preset, preset_names
-from .runner import run, summary_table
 
 __all__ = [
     "main",
@@ -21,3 +20,12 @@ __all__ = [
     "preset",
     "preset_names",
 ]
+
+
+def __getattr__(name: str):
+    # the runner imports JAX: only when it is asked for
+    if name in ("run", "summary_table"):
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'jaxgem.app' has no attribute {name!r}")

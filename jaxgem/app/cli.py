@@ -11,7 +11,16 @@ jaxgem curves [PRESET] [--out DIR] [--seeds S] [--quick] [--list]
 jaxgem fit DATA.csv [PRESET|CONFIG.toml] --free NAME=VALUE [--free ...] [--set ...] [--out DIR]
                                 fit the preset's ODE theory to a measured curve (t, eg[, eg_sem])
                                 by gradient: fitted values with errors, fit.json/csv/png
+jaxgem sweep GRID.toml [--out DIR] [--restart]
+                                every point of a TOML grid over a preset's keys ([product],
+                                [zip], seeds): sweep.csv (long format, simulation and theory per
+                                seed), sweep.json, sweep.png (final eg as a heatmap)
 jaxgem --version
+
+Every run lays its seeds out over all devices of all processes (on a CPU one device per core);
+`--coordinator HOST:PORT --num-processes N --process-id I` (or JAXGEM_COORDINATOR, ...) joins
+several processes or hosts through jax.distributed. Compiled programs are kept in the persistent
+cache (~/.cache/jaxgem/xla), so a repeated command does not compile them again.
 
 Bad input is refused in one line naming the key, the value and what is accepted (exit 2),
 before any computation. The work runs in a worker thread so that Ctrl-C is honoured at once,
@@ -57,6 +66,58 @@ def _add_run_options(parser: argparse.ArgumentParser, default: str, help_target:
     )
     parser.add_argument("--quick", action="store_true", help="full-batch jobs: every other point")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    _add_scale_out_options(parser)
+
+
+def _add_scale_out_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "devices and processes",
+        "the runs are laid out over every device of every process; on a CPU each core is a "
+        "device. Several processes or hosts: start the same command in each with a coordinator "
+        "(or set JAXGEM_COORDINATOR, JAXGEM_NUM_PROCESSES, JAXGEM_PROCESS_ID)",
+    )
+    group.add_argument(
+        "--devices", dest="devices", metavar="N",
+        help="CPU devices per process (default: one per core)",
+    )  # fmt: skip
+    group.add_argument(
+        "--coordinator", metavar="HOST:PORT",
+        help="process 0's address, or 'auto' (SLURM, MPI, Kubernetes, TPU detection)",
+    )  # fmt: skip
+    group.add_argument("--num-processes", metavar="N", help="processes in all")
+    group.add_argument("--process-id", metavar="I", help="this process, 0 to N - 1")
+    group.add_argument(
+        "--no-cache", action="store_true",
+        help="do not keep compiled programs in the persistent cache (~/.cache/jaxgem/xla)",
+    )  # fmt: skip
+
+
+def _start(args) -> None:
+    """Start JAX as the options say (before it computes anything)."""
+    from ..sweep.runtime import Runtime, ScaleOutError, start_runtime
+
+    try:
+        runtime = Runtime.from_environment(
+            devices=args.devices,
+            coordinator=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
+            cache=not args.no_cache,
+        )
+        start_runtime(runtime)
+    except ScaleOutError as error:
+        raise ConfigError(str(error)) from None
+    except Exception as error:  # jax.distributed could not reach the others
+        if args.coordinator is None and "JAXGEM_COORDINATOR" not in os.environ:
+            raise
+        raise StartError(
+            f"cannot start jax.distributed with coordinator {runtime.coordinator}: "
+            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        ) from None
+
+
+class StartError(RuntimeError):
+    """The processes of a distributed run could not find each other (exit 1)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,6 +159,15 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
         help="override a configuration value",
     )  # fmt: skip
+    _add_scale_out_options(fitting)
+    sweep = commands.add_parser(
+        "sweep", help="run a TOML grid over a preset's keys: sweep.csv, sweep.json, sweep.png"
+    )
+    sweep.add_argument("grid", help="TOML grid: preset = NAME, [set], [product], [zip], seeds")
+    sweep.add_argument("--out", help="output folder (default: runs/sweep-GRIDNAME)")
+    sweep.add_argument("--restart", action="store_true", help="ignore the points' checkpoints")
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    _add_scale_out_options(sweep)
     return parser
 
 
@@ -123,9 +193,11 @@ def _run(args, *, erm_only: bool) -> int:
         raise ConfigError(f"seeds must be at least 2 for ERM error bars, got {config['seeds']}")
     out = Path(args.out) if args.out else Path("runs") / config["name"]
     changes = list(args.overrides) + ([f"seeds={args.seeds}"] if args.seeds is not None else [])
+    _start(args)
     from .runner import preflight, run  # imports JAX: keep `presets` instant
 
     preflight(config)
+    out = _process_folder(out)
     described = config["description"] + (f" (with {', '.join(changes)})" if changes else "")
     announce = f"jaxgem {args.command} {config['name']}: {described}"
     _in_worker(
@@ -142,10 +214,19 @@ def _run(args, *, erm_only: bool) -> int:
     return 0
 
 
+def _process_folder(out: Path) -> Path:
+    """Process 0 writes into `out`; the others of a distributed run into `out/.process<i>`
+    (their checkpoints, and copies of what process 0 writes)."""
+    import jax
+
+    return out if jax.process_index() == 0 else out / f".process{jax.process_index()}"
+
+
 def _fit(args) -> int:
     config = apply_overrides(_resolve(args.target), args.overrides)
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"--seeds must be a positive integer, got {args.seeds}")
+    _start(args)
     from .fitting import fit_command, parse_free  # imports JAX
 
     free = parse_free(args.free)
@@ -161,6 +242,25 @@ def _fit(args) -> int:
             announce=lambda: print(announce, file=sys.stderr),
         )
     )
+
+
+def _sweep(args) -> int:
+    from ..sweep.grid import GridError, SweepGrid
+
+    try:
+        SweepGrid.load(args.grid)  # a malformed grid is refused before JAX starts
+    except GridError as error:
+        raise ConfigError(str(error)) from None
+    out = Path(args.out) if args.out else Path("runs") / f"sweep-{Path(args.grid).stem}"
+    _start(args)
+    from .sweep_job import run_sweep, sweep_configs
+
+    sweep_configs(SweepGrid.load(args.grid))  # every point checked before any work
+    out = _process_folder(out)
+    _in_worker(
+        lambda: run_sweep(args.grid, out, progress=not args.no_progress, restart=args.restart)
+    )
+    return 0
 
 
 def _in_worker(work):
@@ -211,10 +311,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "fit":
             return _fit(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _run(args, erm_only=args.command == "curves")
     except ConfigError as error:
         print(f"jaxgem: error: {error}", file=sys.stderr)
         return 2
+    except StartError as error:
+        print(f"jaxgem: error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
         print(

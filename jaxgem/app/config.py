@@ -88,6 +88,7 @@ DEFAULTS: dict = {
     },
     "record": {
         "t_max": 50.0,  # time t = steps / N
+        "save_every": 20.0,  # seconds between checkpoints
         "n_records": 50,
         "spacing": "log",  # "log" | "linear"
         "test_set_size": 0,  # > 0: also estimate eg on a held-out set
@@ -193,7 +194,7 @@ _POSITIVE_INT = {
     ("committee", "finite_k_samples"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
-_POSITIVE_NUMBER = {("record", "t_max"), ("data", "moment_rtol")}
+_POSITIVE_NUMBER = {("record", "t_max"), ("record", "save_every"), ("data", "moment_rtol")}
 _NUMBER = (int, float)
 
 

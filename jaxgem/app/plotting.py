@@ -256,3 +256,53 @@ def plot_large_k(rows, points, path, *, title="") -> Path:
     for ax in axes:
         ax.legend(fontsize=7)
     return _save(fig, path, title, 110)
+
+
+def plot_sweep(rows: list[dict], swept: list[str], path, *, title: str = "") -> Path:
+    """The final eg of a sweep (mean over seeds, runs and curves at each point's last time):
+    a heatmap over the first two swept keys (averaged over any others), or a line against the
+    one swept key with the theory beside it."""
+    plt = _pyplot()
+    final: dict[tuple, list] = {}
+    last = {}
+    for row in rows:
+        last[row["point"]] = max(last.get(row["point"], -np.inf), row["t"])
+    for row in rows:
+        if row["t"] == last[row["point"]]:
+            key = tuple(row[k] for k in swept[:2])
+            final.setdefault(key, []).append((row["eg"], row["eg_theory"]))
+
+    def mean(values):
+        values = [v for v in values if v is not None and np.isfinite(v)]
+        return float(np.mean(values)) if values else np.nan
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    if len(swept) == 1:
+        xs = sorted(final, key=lambda k: k[0])
+        x = [k[0] for k in xs]
+        ax.plot(x, [mean(e for e, _ in final[k]) for k in xs], "o-", label="simulation")
+        ax.plot(x, [mean(t for _, t in final[k]) for k in xs], "k--", label="theory (ODE)")
+        ax.set_xlabel(swept[0])
+        ax.set_ylabel("final eg")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+    else:
+        xs = sorted({k[0] for k in final}, key=_sortable)
+        ys = sorted({k[1] for k in final}, key=_sortable)
+        grid = np.full((len(ys), len(xs)), np.nan)
+        for (x, y), values in final.items():
+            grid[ys.index(y), xs.index(x)] = mean(e for e, _ in values)
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        for (j, i), value in np.ndenumerate(grid):
+            ax.text(i, j, f"{value:.3g}", ha="center", va="center", fontsize=7, color="w")
+        ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+        ax.set_yticks(range(len(ys)), [str(y) for y in ys])
+        ax.set_xlabel(swept[0])
+        ax.set_ylabel(swept[1])
+        fig.colorbar(image, ax=ax, label="final eg (simulation)")
+    return _save(fig, path, title, 80)
+
+
+def _sortable(value):
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))

@@ -182,6 +182,7 @@ def _online(config, out: Path, *, progress, quick, echo, files, title, save):
                     spacing=record["spacing"],
                     test_set_size=record["test_set_size"],
                     checkpoint=checkpoint,
+                    save_every=record["save_every"],
                     progress=progress,
                     description=name,
                     record_weights=record["diagnostics"],

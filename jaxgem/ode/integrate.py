@@ -16,6 +16,7 @@ import numpy as np
 from jaxtyping import Array
 
 from ..checks import is_traced
+from ..sweep.layout import RunLayout
 
 __all__ = [
     "Integration",
@@ -161,14 +162,41 @@ def solve_runs(
     shared,
     times: Array,
     integration: Integration,
+    layout: RunLayout | None = None,
+    chunk: int | None = None,
+    cost: Array | None = None,
 ):
     """One compiled solve for a batch of runs: `y0` and `run_args` carry a leading run axis,
     `shared` is common to all; `observe(ys, run_args, shared, status)` turns the saved states
     of one run into what is returned. New values of any array reuse the compilation
-    (`eqx.debug.get_num_traces(solve_runs)` counts traces)."""
+    (`eqx.debug.get_num_traces(solve_runs)` counts traces).
+
+    An adaptive solve under `vmap` steps all its runs together until the stiffest is done. With
+    `chunk`, the runs are solved `chunk` at a time (one after another), ordered by `cost` (e.g.
+    the learning rate: larger rates take more steps) so that each chunk holds runs of similar
+    stiffness. With a `layout`, the runs are dealt out over its devices (round robin in the
+    order of `cost`, so that every device gets a similar share of stiff runs)."""
 
     def one(y0, run_args):
         ys, status = integrate(vector_field, y0, (run_args, shared), times, integration)
         return observe(ys, run_args, shared, status)
 
-    return jax.vmap(one)(y0, run_args)
+    def local(runs, _):
+        if chunk is None:
+            return jax.vmap(one)(*runs)
+        return jax.lax.map(lambda pair: one(*pair), runs, batch_size=chunk)
+
+    runs = (y0, run_args)
+    n = jax.tree.leaves(y0)[0].shape[0]
+    order = jnp.arange(n) if cost is None else jnp.argsort(cost)
+    if layout is not None and layout.size > 1:
+        devices = layout.size
+        order = layout.pad(order, n)  # the padded runs repeat the stiffest: dropped below
+        order = order.reshape(-1, devices).T.reshape(-1)  # device d: every d-th in cost order
+    runs = jax.tree.map(lambda a: a[order], runs)
+    if layout is not None and layout.size > 1:
+        out = layout.map(local, runs)
+    else:
+        out = local(runs, None)
+    inverse = jnp.zeros(n, order.dtype).at[order].set(jnp.arange(order.shape[0], dtype=order.dtype))
+    return jax.tree.map(lambda a: a[inverse], out)

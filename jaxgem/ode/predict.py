@@ -33,6 +33,7 @@ from ..networks import TwoLayerNetwork
 from ..order_parameters import OrderParameters, generalisation_error
 from ..problem import Problem
 from ..results import Trajectory
+from ..sweep.layout import RunLayout
 from .iid import OrderParameterState, RunArgs, iid_vector_field
 from .integrate import Integration, solve_runs
 from .manifold_limit import limit_densities
@@ -72,6 +73,8 @@ def theory(
     dt0: float | None = None,
     max_steps: int | None = None,
     divergence_threshold: float | None = None,
+    layout: RunLayout | None = None,
+    chunk: int | None = None,
 ) -> ODESolution:
     """The ODE theory of online SGD for `source`, one solution per hyperparameter run and start.
 
@@ -97,6 +100,11 @@ def theory(
       Euler with `solver=diffrax.Euler(), stepsize_controller=diffrax.ConstantStepSize(), dt0=0.01`.
     - `divergence_threshold`: a run whose order parameters exceed it in magnitude stops at once
       (default `1e6`), so a diverging run costs the others nothing.
+    - `layout`: a `RunLayout` to deal the runs out over devices (default: this process's
+      devices, `RunLayout.over(jax.local_devices())`; the same numbers on any layout, to float
+      rounding).
+    - `chunk`: solve this many runs at a time, grouped by learning rate, instead of all in
+      lockstep with the stiffest (see `solve_runs`; `benchmarks/scale_out.py` measures it).
 
     **Returns:** an `ODESolution` with batch axes `(H, *start)`: hyperparameter runs first, then
     the seeds (or the batch axes of `start`); `status` says per run whether its solve finished,
@@ -162,7 +170,19 @@ def theory(
     )
     integration = Integration(**{k: v for k, v in choices.items() if v is not None})
     integration = integration.for_times(times)
-    options = dict(second_order=second_order, spectrum=spectrum, n_bins=n_bins)
+    if layout is None:
+        layout = RunLayout.over(jax.local_devices())
+    if not isinstance(layout, RunLayout):
+        raise TypeError(f"layout must be a jaxgem.RunLayout, got {type(layout).__name__}")
+    if is_traced(times, problem, initial):
+        # inside the caller's jit or grad (a fit): one device, since a failed check's callback
+        # on one device would leave the others waiting
+        layout = None
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ValueError(f"chunk must be a positive integer or None, got {chunk!r}")
+    options = dict(
+        second_order=second_order, spectrum=spectrum, n_bins=n_bins, layout=layout, chunk=chunk
+    )
     return _theory(problem.data, problem, initial, times, integration, options)
 
 
@@ -184,7 +204,9 @@ def _iid(data: IIDGaussian, problem, initial, times, integration, options):
     H = problem.hyperparameters.size
     runs = _runs(problem, flat.T, flat.A, options["second_order"])
     y0 = _spread(H, OrderParameterState(Q=flat.Q, R=flat.R, v=flat.v))
-    solved = solve_runs(iid_vector_field, _observe_iid, y0, runs, None, times, integration)
+    solved = solve_runs(
+        iid_vector_field, _observe_iid, y0, runs, None, times, integration, **_grid(options, runs)
+    )
     return _solution(batch, times, runs, *solved)
 
 
@@ -269,6 +291,11 @@ def _flatten(op: OrderParameters) -> tuple[tuple, OrderParameters]:
     return tuple(batch), OrderParameters(**flat)
 
 
+def _grid(options, runs: RunArgs) -> dict:
+    """How `solve_runs` lays out the runs: devices, chunks, and the learning rate as cost."""
+    return dict(layout=options["layout"], chunk=options["chunk"], cost=runs.hyper.lr)
+
+
 def _spread(H: int, tree):
     """Arrays with a leading start axis `(B, ...)` repeated for every hyperparameter run:
     `(H * B, ...)`, the start fastest."""
@@ -330,7 +357,14 @@ def _solve_spectral(problem, spectrum, densities, T, A, times, integration, opti
     runs = _runs(problem, T, A, options["second_order"])
     args = SpectralRunArgs(run=runs, t_tilde=_spread(H, t_tilde))
     solved = solve_runs(
-        spectral_vector_field, _observe_spectral, _spread(H, y0), args, spectrum, times, integration
+        spectral_vector_field,
+        _observe_spectral,
+        _spread(H, y0),
+        args,
+        spectrum,
+        times,
+        integration,
+        **_grid(options, runs),
     )
     batch = (A.shape[0],) if batch is None else batch
     return _solution(batch, times, runs, *solved)

@@ -14,6 +14,7 @@ values must not retrace.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -25,8 +26,9 @@ from ..data.base import DataModel
 from ..hyperparameters import Hyperparameters
 from ..networks import TwoLayerNetwork
 from ..order_parameters import generalisation_error
+from ..sweep.layout import RunLayout
 
-__all__ = ["SimulationState", "sgd_step", "advance", "observe"]
+__all__ = ["SimulationState", "sgd_step", "advance", "observe", "seed_group", "GROUP_BYTES"]
 
 
 class SimulationState(eqx.Module):
@@ -88,11 +90,18 @@ def _block_data(data_model: DataModel, teacher, key, block_index, steps, batch):
     )
 
 
-def _seed_group(seeds: int, largest: int = 8) -> int:
-    """The largest divisor of `seeds` not above `largest`: seeds advance in groups of this size,
-    which keeps a group's block of inputs in cache (measured: 32 seeds in groups of 8 run at the
-    per-seed speed of 8)."""
-    return max(g for g in range(1, min(seeds, largest) + 1) if seeds % g == 0)
+#: Bytes of input a group of seeds may hold in one block: the cache the scan should stay in
+#: (measured on a 2-core AMD EPYC, benchmarks/scale_out.py: groups whose block exceeds a few MiB
+#: run up to 1.9x slower per sample).
+GROUP_BYTES = 4 * 2**20
+
+
+def seed_group(seeds: int, block_bytes: int, budget: int = GROUP_BYTES, largest: int = 8) -> int:
+    """Seeds advanced together on one device: the largest divisor of `seeds`, at most
+    `largest`, whose blocks of inputs (`block_bytes` per seed) fit in `budget` bytes (at least
+    one seed)."""
+    fits = max(1, min(largest, budget // max(block_bytes, 1)))
+    return max(g for g in range(1, min(seeds, fits) + 1) if seeds % g == 0)
 
 
 @eqx.filter_jit
@@ -105,21 +114,44 @@ def advance(
     steps_per_block: int,
     batch_size: int,
     train_second_layer: bool,
+    layout: RunLayout | None = None,
+    group: int | None = None,
 ) -> SimulationState:
     """Run `n_blocks` blocks of `steps_per_block` SGD steps on every run; `n_blocks` is traced,
     so any number of blocks reuses one compilation. `batch_size` is the largest batch of the
-    sweep (samples drawn per step). Seeds are independent, so they advance in groups
-    (`lax.map`), each group through all its blocks."""
+    sweep (samples drawn per step). Seeds are independent: with a `layout` each device advances
+    its own seeds (`shard_map`), and on a device they advance in groups of `group` (`lax.map`;
+    default `seed_group` of the block's bytes), each group through all its blocks."""
+
+    local = functools.partial(
+        _advance_seeds,
+        steps_per_block=steps_per_block,
+        batch_size=batch_size,
+        train_second_layer=train_second_layer,
+        group=group,
+    )
+    runs = (state.students, state.teachers, state.keys)
+    shared = (state.blocks_done, n_blocks, data_model, hyper)
+    students = local(runs, shared) if layout is None else layout.map(local, runs, shared)
+    blocks_done = state.blocks_done + n_blocks
+    return eqx.tree_at(lambda s: (s.students, s.blocks_done), state, (students, blocks_done))
+
+
+def _advance_seeds(runs, shared, *, steps_per_block, batch_size, train_second_layer, group):
+    """The students of the given seeds (`runs`: students, teachers, keys) after `n_blocks` more
+    blocks (`shared`: blocks done, `n_blocks`, the data model, the hyperparameters)."""
+    students, teachers, keys = runs
+    blocks_done, n_blocks, data_model, hyper = shared
     per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None, None))  # over H
     per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None, None))  # over S
-    N = state.students.w.shape[-1]
+    N = students.w.shape[-1]
     block_data = jax.vmap(_block_data, in_axes=(None, 0, 0, None, None, None), out_axes=1)
 
-    def run_group(group):
-        students, teachers, keys = group
+    def run_group(members):
+        students, teachers, keys = members
 
         def one_block(i, students):
-            block = state.blocks_done + i
+            block = blocks_done + i
             x, target, noise_draw = block_data(
                 data_model, teachers, keys, block, steps_per_block, batch_size
             )
@@ -134,16 +166,17 @@ def advance(
 
         return jax.lax.fori_loop(0, n_blocks, one_block, students)
 
-    S = state.keys.shape[0]
-    G = _seed_group(S)
+    S = keys.shape[0]
+    if group is None:
+        block_bytes = steps_per_block * batch_size * N * students.w.dtype.itemsize  # inputs x
+        G = seed_group(S, block_bytes)
+    else:
+        G = math.gcd(S, group)
     grouped = jax.tree.map(
-        lambda a: a.reshape((S // G, G) + a.shape[1:]),
-        (state.students, state.teachers, state.keys),
+        lambda a: a.reshape((S // G, G) + a.shape[1:]), (students, teachers, keys)
     )
     students = jax.lax.map(run_group, grouped)
-    students = jax.tree.map(lambda a: a.reshape((S,) + a.shape[2:]), students)
-    blocks_done = state.blocks_done + n_blocks
-    return eqx.tree_at(lambda s: (s.students, s.blocks_done), state, (students, blocks_done))
+    return jax.tree.map(lambda a: a.reshape((S,) + a.shape[2:]), students)
 
 
 def _run_observables(data_model, student, teacher, test_x, test_c):
@@ -164,9 +197,15 @@ def observe(
     data_model: DataModel,
     test_x: Float[Array, "P N"] | None,
     test_c: Float[Array, "P D"] | None,
+    layout: RunLayout | None = None,
 ) -> dict[str, Array]:
     """Order parameters `Q, R, v`, `eg` from them, and optionally the test-set error, per run
-    `(S, H)`."""
+    `(S, H)` (each device its own seeds with a `layout`)."""
     per_run = jax.vmap(_run_observables, in_axes=(None, 0, None, None, None))
     per_seed = jax.vmap(per_run, in_axes=(None, 0, 0, None, None))
-    return per_seed(data_model, state.students, state.teachers, test_x, test_c)
+
+    def local(runs, shared):
+        return per_seed(shared[0], *runs, *shared[1:])
+
+    runs, shared = (state.students, state.teachers), (data_model, test_x, test_c)
+    return local(runs, shared) if layout is None else layout.map(local, runs, shared)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..io import save_npz
 from ..results import Trajectory, pickle_problem
+from ..sweep.layout import RunLayout
 from .engine import SimulationState
 
 __all__ = ["Recorder", "Checkpoint", "fingerprint"]
@@ -116,10 +117,21 @@ class Recorder:
 
 class Checkpoint:
     """An `.npz` holding the simulation state and the records so far, written atomically; a
-    rerun with the same fingerprint resumes from it, any other is refused."""
+    rerun with the same fingerprint resumes from it, any other is refused.
 
-    def __init__(self, path, fingerprint: str):
-        self.path, self.fingerprint = Path(path), fingerprint
+    With several processes each writes its own file (`NAME.process{i}of{n}.npz`) holding the
+    state of its own seeds and the gathered records, and resumes from it. With one process the
+    file holds the state of the `seeds` real runs (not the padding), so it resumes on any number
+    of devices.
+    """
+
+    def __init__(self, path, fingerprint: str, layout: RunLayout, seeds: int):
+        path = Path(path)
+        if layout.processes > 1:
+            index = jax.process_index()
+            path = path.with_name(f"{path.stem}.process{index}of{layout.processes}{path.suffix}")
+        self.path, self.fingerprint = path, fingerprint
+        self.layout, self.seeds = layout, seeds
 
     def restore(self, state: SimulationState, recorder: Recorder) -> SimulationState:
         """The saved state (and records into `recorder`), or `state` if there is no file."""
@@ -132,12 +144,30 @@ class Checkpoint:
                     "networks, data or key); delete it or choose another path"
                 )
             recorder.restore(data, int(data["completed"]))
-            return _restore_state(state, data)
+            leaves, treedef = jax.tree.flatten(_runs(state))
+            restored = []
+            for i, leaf in enumerate(leaves):
+                rows = np.asarray(data[f"state_{i}"])
+                if self.layout.processes == 1:
+                    rows = np.asarray(self.layout.pad(rows, rows.shape[0]))
+                restored.append(self.layout.from_local_rows(leaf, rows))
+            done = self.layout.put(jnp.asarray(int(data["blocks_done"]), jnp.int32), True)
+            students, teachers, keys = jax.tree.unflatten(treedef, restored)
+            return SimulationState(students, teachers, keys, done)
 
     def save(self, state: SimulationState, recorder: Recorder) -> None:
         arrays = recorder.arrays()
-        arrays.update(_state_arrays(state), fingerprint=np.array(self.fingerprint))
+        for i, leaf in enumerate(jax.tree.leaves(_runs(state))):
+            rows = self.layout.local_rows(leaf)
+            arrays[f"state_{i}"] = rows[: self.seeds] if self.layout.processes == 1 else rows
+        arrays["blocks_done"] = np.asarray(state.blocks_done.addressable_data(0))
+        arrays["fingerprint"] = np.array(self.fingerprint)
         save_npz(self.path, **arrays)
+
+
+def _runs(state: SimulationState):
+    """The run-sharded part of a state: students, teachers, keys (arrays only)."""
+    return eqx.filter((state.students, state.teachers, state.keys), eqx.is_array)
 
 
 class CheckpointMismatch(ValueError):
@@ -153,19 +183,3 @@ def fingerprint(static: dict, *trees) -> str:
                 leaf = jax.random.key_data(leaf)
             digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
     return digest.hexdigest()
-
-
-def _state_arrays(state: SimulationState) -> dict[str, np.ndarray]:
-    state = eqx.tree_at(lambda s: s.keys, state, jax.random.key_data(state.keys))
-    leaves = jax.tree.leaves(eqx.filter(state, eqx.is_array))
-    return {f"state_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
-
-
-def _restore_state(template: SimulationState, data) -> SimulationState:
-    raw = eqx.tree_at(lambda s: s.keys, template, jax.random.key_data(template.keys))
-    params, static = eqx.partition(raw, eqx.is_array)
-    leaves, treedef = jax.tree.flatten(params)
-    loaded = [jnp.asarray(data[f"state_{i}"], leaf.dtype) for i, leaf in enumerate(leaves)]
-    state = eqx.combine(jax.tree.unflatten(treedef, loaded), static)
-    impl = jax.random.key_impl(template.keys)
-    return eqx.tree_at(lambda s: s.keys, state, jax.random.wrap_key_data(state.keys, impl=impl))

@@ -19,6 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
+from ..checks import is_traced
+from ..sweep.layout import RunLayout
+
 __all__ = [
     "FixedPoint",
     "FixedPointGrid",
@@ -137,11 +140,19 @@ def _attempt(update, x0, args, damping, rtol, atol, max_steps, memory=0):
 
 
 @eqx.filter_jit
-def _grid_attempt(update, x0, args, damping, rtol, atol, max_steps, memory):
-    def one(x0, args, d):
-        return _attempt(update, x0, args, d, rtol, atol, max_steps, memory)
+def _grid_attempt(update, x0, args, damping, rtol, atol, max_steps, memory, layout):
+    def local(points, _):
+        def one(x0, args, d):
+            return _attempt(update, x0, args, d, rtol, atol, max_steps, memory)
 
-    return jax.vmap(one)(x0, args, damping)
+        return jax.vmap(one)(*points)
+
+    points = (x0, args, damping)
+    if layout is None or layout.size == 1:
+        return local(points, None)
+    n = x0.shape[0]
+    out = layout.map(local, layout.pad(points, n))
+    return jax.tree.map(lambda a: a[:n], out)
 
 
 def solve_fixed_point(
@@ -155,6 +166,7 @@ def solve_fixed_point(
     max_steps: int = 10_000,
     retries: int = 3,
     anderson: int = 5,
+    layout: RunLayout | None = None,
 ) -> FixedPoint:
     """Solve `x = update(x, args)` for a batch of problems.
 
@@ -163,14 +175,18 @@ def solve_fixed_point(
     optimistix's fixed-point iteration, which also supplies the implicit gradient. Each failed
     point is retried up to `retries` times from `x0` with the damping moved halfway to 1
     (0.5 -> 0.75 -> 0.875 ...). Differentiable with respect to `args` (implicit function
-    theorem).
+    theorem). The points are dealt out over the devices of `layout` (default: this process's
+    devices), each device iterating its own.
     """
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {damping}")
     x0 = jnp.asarray(x0)
     batch = x0.shape[0]
     damp = jnp.full((batch,), damping, x0.dtype)
-    options = (rtol, atol, max_steps, anderson)
+    layout = RunLayout.over(jax.local_devices()) if layout is None else layout
+    if is_traced(x0, args):  # inside the caller's jit or grad: one device (see `theory`)
+        layout = None
+    options = (rtol, atol, max_steps, anderson, layout)
     value, status, steps = _grid_attempt(update, x0, args, damp, *options)
     for _ in range(retries):
         failed = status != CONVERGED

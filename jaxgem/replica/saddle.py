@@ -26,6 +26,7 @@ from jaxtyping import Array
 from ..checks import is_traced
 from ..gaussian import piecewise_gaussian_rule
 from ..io import save_csv
+from ..sweep.layout import RunLayout
 from .fixed_point import STATUS_NAMES, solve_fixed_point
 from .gcm import GaussianCovariateModel
 from .losses import Loss, Square, get_loss
@@ -166,6 +167,7 @@ def learning_curve(
     max_steps: int = 5_000,
     quadrature: int | None = None,
     anderson: int = 5,
+    layout: RunLayout | None = None,
 ) -> LearningCurve:
     """The replica learning curve of ERM with `loss` and l2 penalty `lam` on `model`, at sample
     complexities `alphas = n / p` (`alphas` and `lam` broadcast together: a curve, a lambda
@@ -176,6 +178,7 @@ def learning_curve(
     field before the sign, or to the label for regression). The iteration stops at a relative
     change `rtol` (default 1e-5 in float32, whose rounding noise a tighter one would chase, and
     1e-10 in float64). `anderson`: memory of the Anderson acceleration (0: plain damping).
+    `layout`: a `RunLayout` dealing the points out over devices (default: this process's).
 
     Example:
     ```python
@@ -211,6 +214,7 @@ def learning_curve(
         atol=atol,
         max_steps=max_steps,
         anderson=anderson,
+        layout=layout,
     )
     return _curve(equations, alphas, lam, solution, shape)
 

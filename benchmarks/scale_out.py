@@ -1,0 +1,303 @@
+"""Scale-out of jaxgem on this machine: devices, large N, memory, start-up, ODE grids.
+
+Every figure is measured in this run, each setting in its own process (the CPU device count is
+fixed when JAX starts):
+
+1. online SGD throughput (iid, K = M = 2 erf, N = 1000, 32 seeds) on 1 and 2 CPU devices, with
+   JAX's default random numbers and with `fast_random=True`, against the tuned NumPy loop of the
+   same step (benchmarks/online_sgd.py) in the same run;
+2. N = 1000, 4000, 16 000 with 32 seeds: seconds per sample-step against linear scaling from
+   N = 1000, with the cache-sized seed groups (default) and with fixed groups of 8 (before);
+3. peak memory (resident set size above the idle process) at N = 10^4 and 10^5 against the
+   memory model of docs/scale-out.md;
+4. `jaxgem run iid-plateau` as whole processes: cold (empty compilation cache), warm (second
+   run), against the time its simulation and ODE solve take once compiled;
+5. the spectral ODE grid (hidden manifold N = 500, 64 learning rates): cost per point with every
+   run in lockstep (before) and in learning-rate-ordered chunks of 8 (after), on 1 and 2 devices.
+
+    python benchmarks/scale_out.py            # about 6 minutes on 2 cores
+    python benchmarks/scale_out.py --quick    # a smoke run at small sizes
+
+Prints a table and writes JSON (default `benchmarks/results/scale_out.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------ workers (subprocess)
+def _simulation(N, seeds, t_max, fast_random=False, group=None, data="iid"):
+    import jax
+
+    import jaxgem
+
+    if data == "iid":
+        model = jaxgem.IIDGaussian(N=N)
+    else:
+        model = jaxgem.HiddenManifold.random(jax.random.key(0), N=N, D=N // 2)
+    problem = jaxgem.Problem(
+        model, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit.small(2, "erf"), lr=0.5
+    )
+
+    def run(t):
+        return jaxgem.simulate(
+            problem, jax.random.key(1), seeds=seeds, t_max=t, n_records=2,
+            fast_random=fast_random, seed_group=group,
+        )  # fmt: skip
+
+    start = time.perf_counter()
+    run(t_max / 10)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    run(t_max)
+    elapsed = time.perf_counter() - start
+    sample_steps = t_max * N * seeds
+    return {
+        "devices": jax.device_count(),
+        "first_call_s": first,
+        "run_s": elapsed,
+        "us_per_sample_step": 1e6 * elapsed / sample_steps,
+        "sample_steps_per_s": sample_steps / elapsed,
+    }
+
+
+def _peak_memory(N, seeds, t_max):
+    import resource
+
+    import jax
+    import jax.numpy as jnp
+
+    import jaxgem
+
+    jnp.zeros(1).block_until_ready()
+    idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    problem = jaxgem.Problem(
+        jaxgem.IIDGaussian(N=N), jaxgem.GaussianInit(2, "erf"),
+        jaxgem.GaussianInit.small(2, "erf"), lr=0.5,
+    )  # fmt: skip
+    jaxgem.simulate(problem, jax.random.key(1), seeds=seeds, t_max=t_max, n_records=2)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"idle_bytes": idle, "peak_bytes": peak, "used_bytes": peak - idle}
+
+
+def _compiled_job():
+    """iid-plateau's simulation and ODE solve, each called twice: the second calls' times."""
+    import jax
+    import numpy as np
+
+    import jaxgem
+    from jaxgem.app import build, preset
+    from jaxgem.app.config import curve_configs
+
+    ((_, config),) = curve_configs(preset("iid-plateau"))
+    data_key, run_key = jax.random.split(jax.random.key(config["seed"]))
+    problem = build.problem(config, build.data_models(config, data_key, None)["iid"])
+    record = config["record"]
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        trajectory = jaxgem.simulate(
+            problem, run_key, seeds=config["seeds"], t_max=record["t_max"],
+            n_records=record["n_records"], spacing=record["spacing"],
+        )  # fmt: skip
+        middle = time.perf_counter()
+        np.asarray(jaxgem.theory(trajectory).eg)
+        times.append((middle - start, time.perf_counter() - middle))
+    return {"simulate_s": times[1][0], "theory_s": times[1][1], "first_s": sum(times[0])}
+
+
+def _ode_grid(points, chunk, N=500, t_max=50.0):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import jaxgem
+
+    jax.config.update("jax_enable_x64", True)
+    data = jaxgem.HiddenManifold.random(jax.random.key(0), N=N, D=N // 2)
+    spectrum = data.spectrum()
+    problem = jaxgem.Problem(
+        data, jaxgem.GaussianInit(2, "erf"), jaxgem.GaussianInit.small(2, "erf"),
+        lr=np.linspace(0.05, 2.0, points),
+    )  # fmt: skip
+    times = jnp.linspace(0, t_max, 51)
+
+    def solve():
+        solution = jaxgem.theory(
+            problem, times, key=jax.random.key(1), spectrum=spectrum, chunk=chunk
+        )
+        return np.asarray(solution.eg)
+
+    solve()
+    start = time.perf_counter()
+    eg = solve()
+    elapsed = time.perf_counter() - start
+    return {"devices": jax.device_count(), "ms_per_point": 1e3 * elapsed / points,
+            "eg_final_mean": float(np.nanmean(eg[:, 0, -1]))}  # fmt: skip
+
+
+WORKERS = {
+    "simulation": _simulation,
+    "peak_memory": _peak_memory,
+    "compiled_job": _compiled_job,
+    "ode_grid": _ode_grid,
+}
+
+
+def _in_process(kind: str, devices: int = 1, env: dict | None = None, **kwargs) -> dict:
+    """Run a worker in a fresh process with `devices` CPU devices; its JSON result."""
+    environment = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), **(env or {}))
+    command = [sys.executable, __file__, "--worker", kind, json.dumps(kwargs)]
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT)
+    if result.returncode != 0:
+        raise RuntimeError(f"{kind} {kwargs} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _whole_process(out: Path, cache: Path) -> float:
+    environment = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(cache))
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "jaxgem", "run", "iid-plateau", "--out", str(out), "--no-progress"],
+        check=True, capture_output=True, env=environment, cwd=out.parent,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def memory_model(N: int, seeds: int, runs: int = 1, K: int = 2, M: int = 2, itemsize=4) -> int:
+    """Bytes a simulation holds (docs/scale-out.md): the state (students `S H K N`, teachers
+    `S M D`, here D = N) twice, as the compiled step's input and output, and the block of
+    inputs of one seed group (`G x steps x N`) twice, as the normal draws and the inputs."""
+    from jaxgem.online import default_steps_per_block
+    from jaxgem.online.engine import seed_group
+
+    steps = default_steps_per_block(N, 1)
+    group = seed_group(seeds, steps * N * itemsize)
+    state = seeds * (runs * K + M) * N
+    return itemsize * (2 * state + 2 * group * steps * N)
+
+
+# ------------------------------------------------------------------------ the benchmark
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale_out.json"))
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, kwargs = args.worker
+        print(json.dumps(WORKERS[kind](**json.loads(kwargs))))
+        return
+
+    quick = args.quick
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from online_sgd import numpy_loop
+
+    from jaxgem.io import save_json
+    from jaxgem.provenance import run_metadata
+
+    results: dict = {"machine": run_metadata(), "cores": os.cpu_count(), "quick": quick}
+    N0, S, T = (300, 8, 5.0) if quick else (1000, 32, 40.0)
+
+    print(f"1. throughput, iid N = {N0}, {S} seeds (sample-steps per second)")
+    numpy_step = numpy_loop("iid", N0, N0, 2000 if quick else 20000, "tuned")
+    rows = {}
+    for fast in (False, True):
+        for devices in (1, 2):
+            rows[(devices, fast)] = _in_process(
+                "simulation", devices, N=N0, seeds=S, t_max=T, fast_random=fast
+            )
+            rate = rows[(devices, fast)]["sample_steps_per_s"]
+            print(
+                f"   {devices} device(s), {'fast_random' if fast else 'default random'}: "
+                f"{rate:,.0f}/s ({1e6 / rate:.2f} us per sample-step, "
+                f"{rate * numpy_step:.1f}x the NumPy loop)"
+            )
+    speedup = {
+        str(fast): rows[(2, fast)]["sample_steps_per_s"] / rows[(1, fast)]["sample_steps_per_s"]
+        for fast in (False, True)
+    }
+    print(f"   2 devices / 1 device: default {speedup['False']:.2f}x, fast {speedup['True']:.2f}x")
+    print(f"   NumPy loop (tuned float32, one seed): {numpy_step * 1e6:.1f} us per step")
+    results["throughput"] = {
+        "N": N0, "seeds": S, "t_max": T, "numpy_us_per_step": numpy_step * 1e6,
+        "runs": [{"devices": d, "fast_random": f, **r} for (d, f), r in rows.items()],
+        "two_device_speedup": speedup,
+    }  # fmt: skip
+
+    print("2. large N, 32 seeds (us per sample-step; ratio to linear scaling from the first N)")
+    sizes = (300, 1200) if quick else (1000, 4000, 16000)
+    scaling = []
+    for group in (None, 8):
+        base = None
+        for N in sizes:
+            t = T * sizes[0] / N / (4 if N > 5000 else 1)
+            r = _in_process("simulation", 1, N=N, seeds=S, t_max=t, group=group)
+            per = r["us_per_sample_step"]
+            base = base or per / N
+            ratio = per / (base * N)
+            scaling.append({"N": N, "group": group, "us_per_sample_step": per, "vs_linear": ratio})
+            label = "cache-sized groups" if group is None else f"groups of {group}"
+            print(f"   N = {N:>6}, {label}: {per:.2f} us, {ratio:.2f}x linear")
+    results["scaling"] = scaling
+
+    print("3. peak memory (resident set above the idle process)")
+    memory = []
+    for N, seeds in ((2000, 4),) if quick else ((10_000, 32), (100_000, 8)):
+        r = _in_process("peak_memory", 1, N=N, seeds=seeds, t_max=0.05)
+        model = memory_model(N, seeds)
+        memory.append({"N": N, "seeds": seeds, **r, "model_bytes": model})
+        print(
+            f"   N = {N}, {seeds} seeds: {r['used_bytes'] / 2**20:.0f} MiB used "
+            f"(memory model {model / 2**20:.0f} MiB)"
+        )
+    results["memory"] = memory
+
+    print("4. start-up: jaxgem run iid-plateau as whole processes")
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        cold = _whole_process(folder / "a", folder / "cache")
+        warm = _whole_process(folder / "b", folder / "cache")
+        shutil.rmtree(folder / "a")
+    compiled = _in_process("compiled_job", 2)
+    once = compiled["simulate_s"] + compiled["theory_s"]
+    print(
+        f"   cold {cold:.1f} s, warm {warm:.1f} s; simulation + solve once compiled {once:.1f} s "
+        f"(warm / compiled {warm / once:.2f}x)"
+    )
+    results["startup"] = {
+        "cold_s": cold,
+        "warm_s": warm,
+        **compiled,
+        "warm_over_compiled": warm / once,
+    }
+
+    print("5. spectral ODE grid, 64 learning rates (ms per point)")
+    points = 16 if quick else 64
+    grid = []
+    for devices in (1, 2):
+        for chunk in (None, 8):
+            r = _in_process(
+                "ode_grid", devices, points=points, chunk=chunk, N=200 if quick else 500
+            )
+            grid.append({"chunk": chunk, **r})
+            how = "lockstep" if chunk is None else f"chunks of {chunk}"
+            print(f"   {devices} device(s), {how}: {r['ms_per_point']:.1f} ms")
+    results["ode_grid"] = grid
+    save_json(args.out, results)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
