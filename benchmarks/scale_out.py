@@ -73,22 +73,19 @@ def _simulation(N, seeds, t_max, fast_random=False, group=None, data="iid"):
 
 
 def _peak_memory(N, seeds, t_max):
+    """The process's peak resident memory after one simulation (compilation included)."""
     import resource
 
     import jax
-    import jax.numpy as jnp
 
     import jaxgem
 
-    jnp.zeros(1).block_until_ready()
-    idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     problem = jaxgem.Problem(
         jaxgem.IIDGaussian(N=N), jaxgem.GaussianInit(2, "erf"),
         jaxgem.GaussianInit.small(2, "erf"), lr=0.5,
     )  # fmt: skip
     jaxgem.simulate(problem, jax.random.key(1), seeds=seeds, t_max=t_max, n_records=2)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"idle_bytes": idle, "peak_bytes": peak, "used_bytes": peak - idle}
+    return {"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
 def _compiled_job():
@@ -176,16 +173,19 @@ def _whole_process(out: Path, cache: Path) -> float:
 
 
 def memory_model(N: int, seeds: int, runs: int = 1, K: int = 2, M: int = 2, itemsize=4) -> int:
-    """Bytes a simulation holds (docs/scale-out.md): the state (students `S H K N`, teachers
-    `S M D`, here D = N) twice, as the compiled step's input and output, and the block of
-    inputs of one seed group (`G x steps x N`) twice, as the normal draws and the inputs."""
+    """Bytes a simulation holds at its peak (docs/scale-out.md), fitted to this benchmark's
+    measurements at N = 10^4 and 10^5: the state (students `S H K N`, teachers `S M D`, here
+    D = N) about ten times (the networks as drawn, the padded and placed state, the compiled
+    step's input, output and per-group stacking, the recorder's initial weights) and about eight
+    buffers the size of one seed group's block of inputs (`G x steps x N`: random bits, uniform
+    and normal draws, the inputs and their layout for the scan)."""
     from jaxgem.online import default_steps_per_block
     from jaxgem.online.engine import seed_group
 
     steps = default_steps_per_block(N, 1)
     group = seed_group(seeds, steps * N * itemsize)
     state = seeds * (runs * K + M) * N
-    return itemsize * (2 * state + 2 * group * steps * N)
+    return itemsize * (10 * state + 8 * group * steps * N)
 
 
 # ------------------------------------------------------------------------ the benchmark
@@ -193,6 +193,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale_out.json"))
+    parser.add_argument(
+        "--sections", default="1,2,3,4,5",
+        help="which sections to run (e.g. 3,5); the others' figures already in --out are kept",
+    )  # fmt: skip
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -207,8 +211,31 @@ def main() -> None:
     from jaxgem.io import save_json
     from jaxgem.provenance import run_metadata
 
-    results: dict = {"machine": run_metadata(), "cores": os.cpu_count(), "quick": quick}
+    sections = {int(x) for x in args.sections.split(",")}
+    results: dict = {}
+    if sections != {1, 2, 3, 4, 5} and Path(args.out).exists():
+        results = json.loads(Path(args.out).read_text())
+    results.update(machine=run_metadata(), cores=os.cpu_count(), quick=quick)
     N0, S, T = (300, 8, 5.0) if quick else (1000, 32, 40.0)
+
+    def done(name, value):
+        results[name] = value
+        save_json(args.out, results)  # after every section: nothing measured is lost
+
+    if 1 in sections:
+        throughput(N0, S, T, quick, numpy_loop, done)
+    if 2 in sections:
+        scaling(N0, S, T, quick, done)
+    if 3 in sections:
+        memory(quick, done)
+    if 4 in sections:
+        startup(done)
+    if 5 in sections:
+        ode_grid(quick, done)
+    print(f"wrote {args.out}")
+
+
+def throughput(N0, S, T, quick, numpy_loop, done):
 
     print(f"1. throughput, iid N = {N0}, {S} seeds (sample-steps per second)")
     numpy_step = numpy_loop("iid", N0, N0, 2000 if quick else 20000, "tuned")
@@ -230,15 +257,17 @@ def main() -> None:
     }
     print(f"   2 devices / 1 device: default {speedup['False']:.2f}x, fast {speedup['True']:.2f}x")
     print(f"   NumPy loop (tuned float32, one seed): {numpy_step * 1e6:.1f} us per step")
-    results["throughput"] = {
+    done("throughput", {
         "N": N0, "seeds": S, "t_max": T, "numpy_us_per_step": numpy_step * 1e6,
         "runs": [{"devices": d, "fast_random": f, **r} for (d, f), r in rows.items()],
         "two_device_speedup": speedup,
-    }  # fmt: skip
+    })  # fmt: skip
 
+
+def scaling(N0, S, T, quick, done):
     print("2. large N, 32 seeds (us per sample-step; ratio to linear scaling from the first N)")
     sizes = (300, 1200) if quick else (1000, 4000, 16000)
-    scaling = []
+    rows = []
     for group in (None, 8):
         base = None
         for N in sizes:
@@ -247,23 +276,31 @@ def main() -> None:
             per = r["us_per_sample_step"]
             base = base or per / N
             ratio = per / (base * N)
-            scaling.append({"N": N, "group": group, "us_per_sample_step": per, "vs_linear": ratio})
+            rows.append({"N": N, "group": group, "us_per_sample_step": per, "vs_linear": ratio})
             label = "cache-sized groups" if group is None else f"groups of {group}"
             print(f"   N = {N:>6}, {label}: {per:.2f} us, {ratio:.2f}x linear")
-    results["scaling"] = scaling
+    done("scaling", rows)
 
-    print("3. peak memory (resident set above the idle process)")
-    memory = []
-    for N, seeds in ((2000, 4),) if quick else ((10_000, 32), (100_000, 8)):
-        r = _in_process("peak_memory", 1, N=N, seeds=seeds, t_max=0.05)
-        model = memory_model(N, seeds)
-        memory.append({"N": N, "seeds": seeds, **r, "model_bytes": model})
+
+def memory(quick, done):
+    print("3. peak memory of a run beyond that of the same run at N = 1000 (which holds the")
+    print("   interpreter, JAX and the compilation; resident set, fresh processes)")
+    rows = []
+    for N, seeds in ((3000, 4),) if quick else ((10_000, 32), (100_000, 32)):
+        t = 1280 / N  # ten blocks of 128 steps
+        peak = _in_process("peak_memory", 1, N=N, seeds=seeds, t_max=t)["peak_bytes"]
+        base = _in_process("peak_memory", 1, N=1000, seeds=seeds, t_max=t)["peak_bytes"]
+        model = memory_model(N, seeds) - memory_model(1000, seeds)
+        rows.append({"N": N, "seeds": seeds, "peak_bytes": peak, "peak_bytes_at_1000": base,
+                     "used_bytes": peak - base, "model_bytes": model})  # fmt: skip
         print(
-            f"   N = {N}, {seeds} seeds: {r['used_bytes'] / 2**20:.0f} MiB used "
+            f"   N = {N}, {seeds} seeds: {(peak - base) / 2**20:.0f} MiB "
             f"(memory model {model / 2**20:.0f} MiB)"
         )
-    results["memory"] = memory
+    done("memory", rows)
 
+
+def startup(done):
     print("4. start-up: jaxgem run iid-plateau as whole processes")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -276,13 +313,10 @@ def main() -> None:
         f"   cold {cold:.1f} s, warm {warm:.1f} s; simulation + solve once compiled {once:.1f} s "
         f"(warm / compiled {warm / once:.2f}x)"
     )
-    results["startup"] = {
-        "cold_s": cold,
-        "warm_s": warm,
-        **compiled,
-        "warm_over_compiled": warm / once,
-    }
+    done("startup", {"cold_s": cold, "warm_s": warm, **compiled, "warm_over_compiled": warm / once})
 
+
+def ode_grid(quick, done):
     print("5. spectral ODE grid, 64 learning rates (ms per point)")
     points = 16 if quick else 64
     grid = []
@@ -294,9 +328,7 @@ def main() -> None:
             grid.append({"chunk": chunk, **r})
             how = "lockstep" if chunk is None else f"chunks of {chunk}"
             print(f"   {devices} device(s), {how}: {r['ms_per_point']:.1f} ms")
-    results["ode_grid"] = grid
-    save_json(args.out, results)
-    print(f"wrote {args.out}")
+    done("ode_grid", grid)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ models for learning with shallow neural networks" (MSML 2021).
 __version__ = "0.2.0"
 
 import importlib
+import sys
+import types
 
 # Public names and the submodule each comes from. They are imported on first use, so that the
 # command line's `presets`, `config` and `--help` start without importing JAX.
@@ -81,3 +83,16 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """`jaxgem.fit` is the function: importing the submodule `jaxgem.fit` (which Python then
+    binds on its package) must not hide it."""
+
+    def __setattr__(self, name, value):
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -167,6 +167,7 @@ def simulate(
     S = len(seeds)
     runs = layout.put(layout.pad((state.students, state.teachers, state.keys), S))
     state = SimulationState(*runs, layout.put(state.blocks_done, replicated=True))
+    del runs, students, teachers  # the recorder keeps the initial weights it needs
     engine_layout = layout if layout.size > 1 else None
     # what every run reads, replicated on every device (a global array for several processes)
     on_mesh = layout.put((data, test_x, test_c, hyper), replicated=True)

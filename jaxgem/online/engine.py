@@ -28,7 +28,16 @@ from ..networks import TwoLayerNetwork
 from ..order_parameters import generalisation_error
 from ..sweep.layout import RunLayout
 
-__all__ = ["SimulationState", "sgd_step", "advance", "observe", "seed_group", "GROUP_BYTES"]
+__all__ = [
+    "SimulationState",
+    "sgd_step",
+    "advance",
+    "observe",
+    "seed_group",
+    "group_budget",
+    "GROUP_BYTES",
+    "ACCELERATOR_GROUP_BYTES",
+]
 
 
 class SimulationState(eqx.Module):
@@ -90,17 +99,26 @@ def _block_data(data_model: DataModel, teacher, key, block_index, steps, batch):
     )
 
 
-#: Bytes of input a group of seeds may hold in one block: the cache the scan should stay in
-#: (measured on a 2-core AMD EPYC, benchmarks/scale_out.py: groups whose block exceeds a few MiB
-#: run up to 1.9x slower per sample).
+#: Bytes of input a group of seeds may hold in one block on a CPU: the cache the scan should
+#: stay in (measured on a 2-core AMD EPYC, benchmarks/scale_out.py: groups of 8 seeds, whose
+#: blocks exceed it from N = 4000, run 2x slower per sample). On a GPU or TPU the group is
+#: bounded by `ACCELERATOR_GROUP_BYTES` of device memory instead: there the batch should be big.
 GROUP_BYTES = 4 * 2**20
+ACCELERATOR_GROUP_BYTES = 2**29  # x16 buffers (docs/scale-out.md): 8 GiB at the peak
 
 
-def seed_group(seeds: int, block_bytes: int, budget: int = GROUP_BYTES, largest: int = 8) -> int:
-    """Seeds advanced together on one device: the largest divisor of `seeds`, at most
-    `largest`, whose blocks of inputs (`block_bytes` per seed) fit in `budget` bytes (at least
-    one seed)."""
-    fits = max(1, min(largest, budget // max(block_bytes, 1)))
+def group_budget(platform: str | None = None) -> tuple[int, int | None]:
+    """`(bytes, most seeds)` a group of seeds may take on `platform` (default: JAX's)."""
+    platform = platform or jax.default_backend()
+    return (GROUP_BYTES, 8) if platform == "cpu" else (ACCELERATOR_GROUP_BYTES, None)
+
+
+def seed_group(seeds: int, block_bytes: int, platform: str | None = None) -> int:
+    """Seeds advanced together on one device: the largest divisor of `seeds` whose blocks of
+    inputs (`block_bytes` per seed) fit in the platform's `group_budget` (on a CPU at most 8,
+    the cache's worth; at least one seed)."""
+    budget, largest = group_budget(platform)
+    fits = max(1, min(largest or seeds, budget // max(block_bytes, 1)))
     return max(g for g in range(1, min(seeds, fits) + 1) if seeds % g == 0)
 
 

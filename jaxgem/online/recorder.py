@@ -181,5 +181,5 @@ def fingerprint(static: dict, *trees) -> str:
         for leaf in jax.tree.leaves(eqx.filter(tree, eqx.is_array)):
             if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
                 leaf = jax.random.key_data(leaf)
-            digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
+            digest.update(memoryview(np.ascontiguousarray(np.asarray(leaf))))  # no copy
     return digest.hexdigest()

@@ -109,13 +109,16 @@ class RunLayout(eqx.Module):
                 return leaf
             if _is_key(leaf):
                 impl = jax.random.key_impl(leaf)
-                data = self._put_array(np.asarray(jax.random.key_data(leaf)), sharding)
+                data = self._put_array(jax.random.key_data(leaf), sharding)
                 return jax.random.wrap_key_data(data, impl=impl)
-            return self._put_array(np.asarray(leaf), sharding)
+            return self._put_array(leaf, sharding)
 
         return jax.tree.map(put, tree)
 
-    def _put_array(self, host: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    def _put_array(self, value, sharding: NamedSharding) -> jax.Array:
+        if self.processes == 1:  # no host copy: the devices take their shares directly
+            return jax.device_put(value, sharding)
+        host = np.asarray(value)
         return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
     def gather(self, tree):
