@@ -3,7 +3,7 @@
 from .driver import simulate
 from .engine import SimulationState, advance, observe, sgd_step
 from .recorder import Checkpoint, Recorder
-from .schedule import default_steps_per_block, record_blocks
+from .schedule import default_steps_per_block, record_blocks, record_times
 
 __all__ = [
     "simulate",
@@ -12,6 +12,7 @@ __all__ = [
     "advance",
     "observe",
     "record_blocks",
+    "record_times",
     "default_steps_per_block",
     "Recorder",
     "Checkpoint",

@@ -28,7 +28,7 @@ from ..results import Trajectory
 from ..sweep.layout import RunLayout
 from .engine import SimulationState, advance, observe
 from .recorder import Checkpoint, Recorder, fingerprint
-from .schedule import default_steps_per_block, record_blocks
+from .schedule import record_times
 
 __all__ = ["simulate"]
 
@@ -105,11 +105,14 @@ def simulate(
     data = problem.data
     N = data.input_dim
     max_batch = int(np.max(problem.hyperparameters.table()["batch_size"]))
-    steps_per_block = steps_per_block or default_steps_per_block(N, max_batch)
-    blocks = record_blocks(
-        N, steps_per_block, t_max=t_max, times=times, n_records=n_records, spacing=spacing
+    steps_per_block, blocks, t = record_times(
+        problem,
+        t_max=t_max,
+        times=times,
+        n_records=n_records,
+        spacing=spacing,
+        steps_per_block=steps_per_block,
     )
-    t = blocks * steps_per_block / N
 
     layout = RunLayout.over() if layout is None else layout
     if not isinstance(layout, RunLayout):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .engine import group_budget
 
-__all__ = ["record_blocks", "default_steps_per_block"]
+__all__ = ["record_blocks", "default_steps_per_block", "record_times"]
 
 
 def default_steps_per_block(N: int, batch_size: int, platform: str | None = None) -> int:
@@ -52,3 +52,24 @@ def record_blocks(
         raise ValueError("times must be a non-empty 1-d list of non-negative finite numbers")
     blocks = np.unique(np.concatenate([[0], np.round(times / dt).astype(np.int64)]))
     return blocks
+
+
+def record_times(
+    problem,
+    *,
+    t_max: float | None = None,
+    times=None,
+    n_records: int = 50,
+    spacing: str = "log",
+    steps_per_block: int | None = None,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """`(steps_per_block, blocks, t)`: the block length and the record points (block counts and
+    times `t = steps / N`) at which `simulate(problem, ...)` with these arguments records, known
+    before it runs (so its theory can be solved meanwhile)."""
+    N = problem.data.input_dim
+    max_batch = int(np.max(problem.hyperparameters.table()["batch_size"]))
+    steps_per_block = steps_per_block or default_steps_per_block(N, max_batch)
+    blocks = record_blocks(
+        N, steps_per_block, t_max=t_max, times=times, n_records=n_records, spacing=spacing
+    )
+    return steps_per_block, blocks, blocks * steps_per_block / N
