@@ -248,17 +248,17 @@ def _sweep(args) -> int:
     from ..sweep.grid import GridError, SweepGrid
 
     try:
-        SweepGrid.load(args.grid)  # a malformed grid is refused before JAX starts
+        grid = SweepGrid.load(args.grid)  # a malformed grid is refused before JAX starts
     except GridError as error:
         raise ConfigError(str(error)) from None
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{Path(args.grid).stem}"
     _start(args)
     from .sweep_job import run_sweep, sweep_configs
 
-    sweep_configs(SweepGrid.load(args.grid))  # every point checked before any work
+    points = sweep_configs(grid)  # every point checked before any work
     out = _process_folder(out)
     _in_worker(
-        lambda: run_sweep(args.grid, out, progress=not args.no_progress, restart=args.restart)
+        lambda: run_sweep(grid, points, out, progress=not args.no_progress, restart=args.restart)
     )
     return 0
 

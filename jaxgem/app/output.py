@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .config import ConfigError
 
-__all__ = ["prepare_output", "file_list"]
+__all__ = ["prepare_output", "file_list", "finished_run"]
 
 #: Files a run may leave besides those its run.json lists: checkpoints and caches.
 _LEFTOVERS = ("*.checkpoint.npz", "moments.npz", "digits_flow.eqx", ".*.tmp")
@@ -59,6 +59,17 @@ def file_list(files: dict) -> list[str]:
         elif isinstance(value, str) and value not in names:
             names.append(value)
     return names
+
+
+def finished_run(out: Path, config: dict) -> bool:
+    """Whether `out` holds a finished run of `config` (a sweep skips such a point)."""
+    try:
+        previous = _previous_record(out)
+    except ConfigError:
+        return False
+    if previous is None or previous.get("status") != "finished":
+        return False
+    return _normalised(previous.get("config")) == _normalised(config)
 
 
 def _previous_record(out: Path) -> dict | None:

@@ -23,9 +23,9 @@ import numpy as np
 from ..io import save_csv, save_json
 from ..provenance import run_metadata
 from ..results import Trajectory
-from ..sweep.grid import GridError, SweepGrid
+from ..sweep.grid import SweepGrid
 from .config import ConfigError, load_config, merge
-from .output import prepare_output
+from .output import finished_run, prepare_output
 from .plotting import plot_sweep
 from .presets import preset
 from .runner import preflight, run
@@ -54,14 +54,15 @@ def sweep_configs(grid: SweepGrid) -> list[tuple[dict, dict]]:
 
 
 def run_sweep(
-    grid_path: str | Path, out_dir: str | Path, *, progress: bool = True, restart: bool = False
+    grid: SweepGrid,
+    points: list[tuple[dict, dict]],
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    restart: bool = False,
 ) -> list[dict]:
-    """Run every point of the grid in `grid_path` into `out_dir`; returns the table's rows."""
-    try:
-        grid = SweepGrid.load(grid_path)
-    except GridError as error:
-        raise ConfigError(str(error)) from None
-    points = sweep_configs(grid)
+    """Run every point of `grid` (`points` from `sweep_configs(grid)`) into `out_dir`; returns
+    the table's rows."""
     out = Path(out_dir)
     spec = {"target": grid.target, "seeds": grid.seeds, "set": grid.fixed,
             "product": grid.product, "zip": grid.zipped}  # fmt: skip
@@ -82,7 +83,7 @@ def run_sweep(
         folder = out / "points" / f"{i:03d}"
         where = ", ".join(f"{k}={v}" for k, v in point.items())
         print(f"jaxgem sweep: {who}point {i + 1}/{len(points)}: {where}", file=sys.stderr)
-        if not _finished(folder, config):
+        if not finished_run(folder, config):
             run(config, folder, progress=progress, echo=lambda *a, **k: None, restart=restart)
         rows += _rows(folder, point, i)
         record["points"].append({"point": point, "folder": f"points/{i:03d}"})
@@ -97,18 +98,6 @@ def run_sweep(
 
 def _since(clock: float) -> float:
     return round(time.perf_counter() - clock, 3)
-
-
-def _finished(folder: Path, config: dict) -> bool:
-    """Whether the point's folder holds a finished run of this configuration."""
-    try:
-        previous = json.loads((folder / "run.json").read_text())
-    except (OSError, ValueError):
-        return False
-    same = json.dumps(previous.get("config"), sort_keys=True) == json.dumps(
-        json.loads(json.dumps(config)), sort_keys=True
-    )
-    return previous.get("status") == "finished" and same
 
 
 def _rows(folder: Path, point: dict, index: int) -> list[dict]:

@@ -186,17 +186,10 @@ def solve_runs(
             return jax.vmap(one)(*runs)
         return jax.lax.map(lambda pair: one(*pair), runs, batch_size=chunk)
 
-    runs = (y0, run_args)
     n = jax.tree.leaves(y0)[0].shape[0]
     order = jnp.arange(n) if cost is None else jnp.argsort(cost)
-    if layout is not None and layout.size > 1:
-        devices = layout.size
-        order = layout.pad(order, n)  # the padded runs repeat the stiffest: dropped below
-        order = order.reshape(-1, devices).T.reshape(-1)  # device d: every d-th in cost order
-    runs = jax.tree.map(lambda a: a[order], runs)
-    if layout is not None and layout.size > 1:
-        out = layout.map(local, runs)
-    else:
-        out = local(runs, None)
-    inverse = jnp.zeros(n, order.dtype).at[order].set(jnp.arange(order.shape[0], dtype=order.dtype))
-    return jax.tree.map(lambda a: a[inverse], out)
+    if layout is not None and layout.size > 1:  # device d: every d-th run in cost order
+        order = jnp.concatenate([order[d :: layout.size] for d in range(layout.size)])
+    runs = jax.tree.map(lambda a: a[order], (y0, run_args))
+    out = local(runs, None) if layout is None else layout.map(local, runs)
+    return jax.tree.map(lambda a: a[jnp.argsort(order)], out)

@@ -33,7 +33,7 @@ from ..networks import TwoLayerNetwork
 from ..order_parameters import OrderParameters, generalisation_error
 from ..problem import Problem
 from ..results import Trajectory
-from ..sweep.layout import RunLayout
+from ..sweep.layout import RunLayout, grid_layout
 from .iid import OrderParameterState, RunArgs, iid_vector_field
 from .integrate import Integration, solve_runs
 from .manifold_limit import limit_densities
@@ -170,14 +170,7 @@ def theory(
     )
     integration = Integration(**{k: v for k, v in choices.items() if v is not None})
     integration = integration.for_times(times)
-    if layout is None:
-        layout = RunLayout.over(jax.local_devices())
-    if not isinstance(layout, RunLayout):
-        raise TypeError(f"layout must be a jaxgem.RunLayout, got {type(layout).__name__}")
-    if is_traced(times, problem, initial):
-        # inside the caller's jit or grad (a fit): one device, since a failed check's callback
-        # on one device would leave the others waiting
-        layout = None
+    layout = grid_layout(layout, times, problem, initial)
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"chunk must be a positive integer or None, got {chunk!r}")
     options = dict(

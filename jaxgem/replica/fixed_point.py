@@ -19,8 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ..checks import is_traced
-from ..sweep.layout import RunLayout
+from ..sweep.layout import RunLayout, grid_layout
 
 __all__ = [
     "FixedPoint",
@@ -148,11 +147,7 @@ def _grid_attempt(update, x0, args, damping, rtol, atol, max_steps, memory, layo
         return jax.vmap(one)(*points)
 
     points = (x0, args, damping)
-    if layout is None or layout.size == 1:
-        return local(points, None)
-    n = x0.shape[0]
-    out = layout.map(local, layout.pad(points, n))
-    return jax.tree.map(lambda a: a[:n], out)
+    return local(points, None) if layout is None else layout.map(local, points)
 
 
 def solve_fixed_point(
@@ -183,9 +178,7 @@ def solve_fixed_point(
     x0 = jnp.asarray(x0)
     batch = x0.shape[0]
     damp = jnp.full((batch,), damping, x0.dtype)
-    layout = RunLayout.over(jax.local_devices()) if layout is None else layout
-    if is_traced(x0, args):  # inside the caller's jit or grad: one device (see `theory`)
-        layout = None
+    layout = grid_layout(layout, x0, args)
     options = (rtol, atol, max_steps, anderson, layout)
     value, status, steps = _grid_attempt(update, x0, args, damp, *options)
     for _ in range(retries):

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["RunLayout", "RUNS"]
+__all__ = ["RunLayout", "RUNS", "grid_layout"]
 
 RUNS = "runs"  # the mesh axis of independent runs
 
@@ -165,10 +165,15 @@ class RunLayout(eqx.Module):
     # ------------------------------------------------------------------------ computation
     def map(self, fn: Callable, runs, shared=()):
         """`fn(runs, shared)` on every device with its own runs (leading axis of every leaf of
-        `runs`, a multiple of the device count) and all of `shared`; its outputs keep the runs'
-        axis first. Call it under `jit`; with one device it is `fn` itself."""
+        `runs`; padded to a multiple of the device count and the padding dropped again) and all
+        of `shared`; its outputs keep the runs' axis first. Call it under `jit`; with one device
+        it is `fn` itself."""
         if self.size == 1:
             return fn(runs, shared)
+        n = jax.tree.leaves(runs)[0].shape[0]
+        if self.padded(n) != n:
+            out = self.map(fn, self.pad(runs, n), shared)
+            return jax.tree.map(lambda a: a[:n], out)
         runs_arrays, runs_static = eqx.partition(runs, eqx.is_array)
         shared_arrays, shared_static = eqx.partition(shared, eqx.is_array)
         out_static = []
@@ -191,3 +196,15 @@ class RunLayout(eqx.Module):
         )
         out_arrays = mapped(runs_arrays, shared_arrays)
         return eqx.combine(out_arrays, out_static[0])
+
+
+def grid_layout(layout: RunLayout | None, *values) -> RunLayout | None:
+    """The layout of a theory grid: `layout`, or this process's devices; none (one device) when
+    any of `values` is traced, i.e. inside the caller's `jit` or `grad` (a fit), since a failed
+    `eqx.error_if` check's callback on one device would leave the others waiting."""
+    if layout is None:
+        layout = RunLayout.over(jax.local_devices())
+    if not isinstance(layout, RunLayout):
+        raise TypeError(f"layout must be a jaxgem.RunLayout, got {type(layout).__name__}")
+    traced = any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(values))
+    return None if traced else layout
