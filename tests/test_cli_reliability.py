@@ -227,3 +227,15 @@ def test_status_line_shows_slow_steps_only():
     lines = stream.getvalue().splitlines()
     assert lines[0] == "slow step ..." and lines[1].startswith("slow step: done in ")
     assert len(lines) == 2
+
+
+def test_a_run_whose_every_seed_diverges_still_writes_its_results(tmp_path, capsys):
+    """Nothing finite to plot on log axes: the table, record and a (linear) plot are written."""
+    out = tmp_path / "out"
+    arguments = ["--set", "data.N=100", "--set", "record.t_max=3.0", "--set", "record.n_records=5",
+                 "--set", "teacher.activation=relu", "--set", "student.activation=relu",
+                 "--set", "training.lr=80.0", "--seeds", "2", "--no-progress"]  # fmt: skip
+    assert main(["run", "iid-plateau", "--out", str(out), *arguments]) == 0
+    assert "diverged" in capsys.readouterr().out
+    assert (out / "eg.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((out / "run.json").read_text())["divergences"]["iid"]

@@ -62,13 +62,25 @@ def plot_learning_curves(
             if theory and name in theory:
                 label = "theory (ODE)" if (i, h) == (0, 0) else None
                 ax.plot(t, theory[name][h, 1:n], "k--", lw=1, label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    shown = [trajectory.mean()[:, 1 : trajectory.completed] for trajectory in curves.values()]
+    _log_if_any(ax, shown, "xy")
     ax.set_xlabel("t = steps / N")
     ax.set_ylabel("generalisation error  eg")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
     return _save(fig, path, title, 80)
+
+
+def _log_if_any(ax, values, axes: str) -> None:
+    """Log `axes` ("xy" or "y") if any of the plotted `values` is finite and positive;
+    otherwise (every run diverged) linear axes and a note, since matplotlib cannot draw a log
+    axis of nothing."""
+    if any(np.any(np.isfinite(v) & (np.asarray(v) > 0)) for v in values):
+        for axis in axes:
+            getattr(ax, f"set_{axis}scale")("log")
+    else:
+        ax.text(0.5, 0.5, "no finite error: every run diverged (run.json says when)",
+                ha="center", va="center", transform=ax.transAxes)  # fmt: skip
 
 
 def plot_erm_curves(rows: list[dict], path, *, title: str = "", log_y: dict | None = None) -> Path:
@@ -280,11 +292,12 @@ def plot_sweep(rows: list[dict], swept: list[str], path, *, title: str = "") -> 
     if len(swept) == 1:
         xs = sorted(final, key=lambda k: k[0])
         x = [k[0] for k in xs]
-        ax.plot(x, [mean(e for e, _ in final[k]) for k in xs], "o-", label="simulation")
+        simulated = [mean(e for e, _ in final[k]) for k in xs]
+        ax.plot(x, simulated, "o-", label="simulation")
         ax.plot(x, [mean(t for _, t in final[k]) for k in xs], "k--", label="theory (ODE)")
         ax.set_xlabel(swept[0])
         ax.set_ylabel("final eg")
-        ax.set_yscale("log")
+        _log_if_any(ax, [np.asarray(simulated, float)], "y")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3, which="both")
     else:
