@@ -32,7 +32,8 @@ def require(value, ok, message: str):
     """`value`, or an error with `message` where `ok` is false: a `ValueError` now for concrete
     values, an `eqx.error_if` for traced ones (the check then runs with the computation)."""
     if is_traced(value, ok):
-        return eqx.error_if(value, ~jnp.all(ok), message)
+        # raise whatever EQX_ON_ERROR says (the command line sets it for the libraries' checks)
+        return eqx.error_if(value, ~jnp.all(ok), message, on_error="raise")
     if not bool(np.all(np.asarray(ok))):
         raise ValueError(message)
     return value

@@ -5,6 +5,7 @@ Each layout runs in its own subprocess, where the CPU device count is set before
 """
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -204,3 +205,45 @@ def test_a_short_run_at_n_one_hundred_thousand_follows_its_theory():
     np.testing.assert_allclose(traj.eg[..., 0], theory[..., 0], rtol=1e-5)
     assert np.all(np.abs(traj.eg[..., -1] - traj.eg[..., 0]) > 5e-3)  # it did learn
     np.testing.assert_allclose(traj.eg[..., -1], theory[..., -1], atol=1e-3)
+
+
+CACHED_THEORY = textwrap.dedent(
+    """
+    import json, os, pathlib
+    from jaxgem.sweep.runtime import Runtime, start_runtime
+    start_runtime(Runtime(devices=1))  # as the command line does, before equinox is imported
+    import jax, jaxgem
+    from jaxgem.checks import require
+
+    out = {"library_checks": os.environ.get("EQX_ON_ERROR")}
+    positive = jax.jit(lambda x: require(x, x > 0, "x must be positive"))
+    try:
+        positive(-1.0).block_until_ready()
+        out["own_check"] = "passed"
+    except Exception as error:
+        out["own_check"] = "raised" if "x must be positive" in str(error) else repr(error)
+    problem = jaxgem.Problem(jaxgem.IIDGaussian(N=50), jaxgem.GaussianInit(2, "erf"),
+                             jaxgem.GaussianInit(2, "erf"), lr=0.5)
+    jaxgem.theory(problem, [0.0, 1.0, 2.0], key=jax.random.key(0))
+    folder = pathlib.Path(os.environ["JAX_COMPILATION_CACHE_DIR"])
+    out["cached"] = sorted({entry.name.split("-")[0] for entry in folder.iterdir()})
+    print(json.dumps(out))
+    """
+)
+
+
+def test_the_command_lines_ode_solve_enters_the_persistent_cache(tmp_path):
+    """A repeated command compiles nothing: the ODE theory's program is written to the cache
+    (diffrax's input checks would otherwise compile host callbacks, which JAX never caches),
+    and jaxgem's own checks still raise inside `jit`."""
+    environment = {k: v for k, v in os.environ.items() if k != "EQX_ON_ERROR"}
+    environment["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", CACHED_THEORY],
+        capture_output=True, text=True, timeout=300, env=environment,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["library_checks"] == "nan"
+    assert out["own_check"] == "raised"
+    assert "jit_solve_runs" in out["cached"], out["cached"]

@@ -337,14 +337,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console() -> None:
-    """The `jaxgem` executable: `main`; after Ctrl-C an immediate exit, which does not wait for
-    a worker thread still inside a compiled call."""
+    """The `jaxgem` executable: `main`, then an immediate exit once its output is flushed.
+
+    After Ctrl-C it does not wait for a worker thread still inside a compiled call. Otherwise it
+    skips JAX's own clean-up at exit (freeing every compiled program and buffer, 0.5-0.8 s of a
+    warm `jaxgem run`): every file is written and closed by then. A process of a distributed run
+    exits normally, through `jax.distributed`'s shutdown, which the other processes wait for."""
     code = main()
-    if code == 130:
-        sys.stdout.flush()
-        sys.stderr.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code == 130 or not _distributed():
         os._exit(code)
     sys.exit(code)
+
+
+def _distributed() -> bool:
+    jax = sys.modules.get("jax")
+    return jax is not None and getattr(jax.distributed, "is_initialized", lambda: True)()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,12 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def preload_pyplot() -> None:
+    """Import matplotlib in a background thread (0.4 s of Python) while a compiled call, which
+    leaves the interpreter free, runs in this one; the plot then finds it imported."""
+    threading.Thread(target=_pyplot, name="jaxgem-import-matplotlib", daemon=True).start()
 
 
 def _save(fig, path, title: str, width: int) -> Path:

@@ -36,7 +36,7 @@ from . import build
 from .config import ConfigError, curve_configs
 from .feedback import plain_warnings, status
 from .output import file_list, prepare_output
-from .plotting import plot_erm_curves, plot_learning_curves
+from .plotting import plot_erm_curves, plot_learning_curves, preload_pyplot
 
 __all__ = ["run", "preflight", "summary_table"]
 
@@ -96,12 +96,7 @@ def run(
         save_json(out / "run.json", {**record, "status": status, "wall_s": wall, **extra})
 
     save("running", files=files)
-    from .bayes_job import run_bayes
-    from .committee_job import run_committee
-
-    job = {"online": _online, "erm": _erm, "bayes": run_bayes, "committee": run_committee}[
-        config["job"]
-    ]
+    job = {"online": _online, "erm": _erm, "bayes": _bayes, "committee": _committee}[config["job"]]
     context = dict(
         progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
     )
@@ -113,6 +108,18 @@ def run(
     save("finished", files=files, **extra)
     echo(f"wrote {out}/: run.json, {', '.join(file_list(files))}")
     return made
+
+
+def _bayes(config, out, **context):
+    from .bayes_job import run_bayes  # imported for its job only (a tenth of a second each)
+
+    return run_bayes(config, out, **context)
+
+
+def _committee(config, out, **context):
+    from .committee_job import run_committee
+
+    return run_committee(config, out, **context)
 
 
 def preflight(config: dict) -> None:
@@ -151,6 +158,7 @@ def _curve_name(label: str | None, kind: str) -> str:
 # ------------------------------------------------------------------------------------- online
 def _online(config, out: Path, *, progress, quick, echo, files, title, save):
     del quick
+    preload_pyplot()
     data_key, run_key = jax.random.split(jax.random.key(config["seed"]))
     curves: dict[str, tuple[dict, object, str]] = {}
     for label, curve_config in curve_configs(config):

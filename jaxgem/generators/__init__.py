@@ -1,28 +1,18 @@
-"""Generators of structured inputs and their moments (THEORY.md Sec. 4)."""
+"""Generators of structured inputs and their moments (THEORY.md Sec. 4).
 
-from .base import FunctionGenerator, Generator, load_generator, save_generator
-from .convolutional import ConvGenerator
-from .deep_random import DeepRandomGenerator, sign_layer_recursion
-from .digits import digits, digits_flow
-from .flax_adapter import FlaxGenerator
-from .flow import RealNVP, train_flow
-from .moments import Moments, MomentState, estimate_moments, moments_from_state
+Each name is imported on first use: a run on iid inputs does not import the flow's optax."""
 
-__all__ = [
-    "Generator",
-    "FunctionGenerator",
-    "DeepRandomGenerator",
-    "ConvGenerator",
-    "FlaxGenerator",
-    "RealNVP",
-    "train_flow",
-    "digits",
-    "digits_flow",
-    "sign_layer_recursion",
-    "estimate_moments",
-    "moments_from_state",
-    "Moments",
-    "MomentState",
-    "save_generator",
-    "load_generator",
-]
+from .._lazy import lazy_names
+
+__getattr__, __dir__, __all__ = lazy_names(
+    __name__,
+    {
+        "base": ["FunctionGenerator", "Generator", "load_generator", "save_generator"],
+        "convolutional": ["ConvGenerator"],
+        "deep_random": ["DeepRandomGenerator", "sign_layer_recursion"],
+        "digits": ["digits", "digits_flow"],
+        "flax_adapter": ["FlaxGenerator"],
+        "flow": ["RealNVP", "train_flow"],
+        "moments": ["Moments", "MomentState", "estimate_moments", "moments_from_state"],
+    },
+)
