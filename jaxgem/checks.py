@@ -32,7 +32,8 @@ def require(value, ok, message: str):
     """`value`, or an error with `message` where `ok` is false: a `ValueError` now for concrete
     values, an `eqx.error_if` for traced ones (the check then runs with the computation)."""
     if is_traced(value, ok):
-        # raise whatever EQX_ON_ERROR says (the command line sets it for the libraries' checks)
+        # always raise, whatever EQX_ON_ERROR says (the command line sets it to nan for the
+        # libraries' checks: sweep.runtime.cacheable_library_checks)
         return eqx.error_if(value, ~jnp.all(ok), message, on_error="raise")
     if not bool(np.all(np.asarray(ok))):
         raise ValueError(message)
