@@ -30,6 +30,7 @@ __getattr__, __dir__, __all__ = lazy_names(
             "Tanh",
             "get_activation",
         ],
+        "hermite": ["Hermite"],
         "data": [
             "CovarianceDataModel",
             "DataModel",
@@ -41,7 +42,7 @@ __getattr__, __dir__, __all__ = lazy_names(
             "IIDGaussian",
         ],
         "hyperparameters": ["Hyperparameters"],
-        "initialisers": ["GaussianInit", "InformedInit", "NetworkInit"],
+        "initialisers": ["GaussianInit", "InformedInit", "NetworkInit", "SphereInit"],
         "networks": ["TwoLayerNetwork"],
         "ode": ["ODESolution", "theory"],
         "online": ["simulate"],

@@ -569,13 +569,19 @@ ACTIVATIONS: Mapping[str, type[Activation]] = MappingProxyType(
 
 
 def get_activation(name: str | Activation) -> Activation:
-    """The activation called `name` (`erf`, `linear`, `relu`, `tanh`, `sign`, `quadratic`)."""
+    """The activation called `name` (`erf`, `linear`, `relu`, `tanh`, `sign`, `quadratic`, or
+    `he1` ... `he8` for a Hermite polynomial `He_k`, `h1` ... `h8` for `He_k / sqrt(k!)`:
+    `jaxgem.Hermite`)."""
     if isinstance(name, Activation):
         return name
-    try:
+    if str(name).lower() in ACTIVATIONS:
         return ACTIVATIONS[str(name).lower()]()
-    except KeyError:
+    from .hermite import parse_hermite  # (it builds on this module)
+
+    hermite = parse_hermite(name)
+    if hermite is None:
         raise ValueError(
-            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)} "
-            "or pass jaxgem.Custom(fn) from Python"
-        ) from None
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}, he1 ... he8 "
+            "(Hermite polynomials), h1 ... h8 (normalised), or pass jaxgem.Custom(fn) from Python"
+        )
+    return hermite

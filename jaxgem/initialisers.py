@@ -7,6 +7,7 @@ the input dimension, for every seed of an experiment (THEORY.md Sec. 1).
 
 import abc
 import inspect
+import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -17,7 +18,15 @@ from jaxtyping import PRNGKeyArray
 from .activations import Activation, get_activation
 from .networks import TwoLayerNetwork, check_size, output_scale
 
-__all__ = ["NetworkInit", "GaussianInit", "InformedInit", "NetworkSpec", "draw", "describe"]
+__all__ = [
+    "NetworkInit",
+    "GaussianInit",
+    "InformedInit",
+    "SphereInit",
+    "NetworkSpec",
+    "draw",
+    "describe",
+]
 
 
 class NetworkInit(eqx.Module):
@@ -143,6 +152,63 @@ class InformedInit(NetworkInit):
             readout=self.readout,
             output_scaling=self.output_scaling,
         )
+
+
+class SphereInit(NetworkInit):
+    """Units on the sphere `|w_k|^2 = N`: drawn uniformly, or, for a student with `overlap`, unit
+    `k < M` at exactly that cosine with its teacher unit `k` (the rest of it uniform on the
+    orthogonal complement of the teacher's units). The start of spherical SGD near the equator
+    (`Problem(spherical=True)`, `jaxgem.escape`): a uniform start has cosine of order
+    `1 / sqrt N`; `overlap = c / sqrt N` puts every seed at the same typical distance from it.
+    Readouts all equal to `readout`.
+
+    Example: teacher `jaxgem.SphereInit(1, "h3")`, student
+    `jaxgem.SphereInit(1, "h3", overlap=2 / math.sqrt(N))`.
+    """
+
+    K: int = eqx.field(static=True)
+    activation: Activation
+    overlap: "float | None" = eqx.field(static=True, default=None)
+    readout: float = eqx.field(static=True, default=1.0)
+    output_scaling: str = eqx.field(static=True, default="1")
+
+    def __init__(
+        self,
+        K: int,
+        activation: "Activation | str" = "erf",
+        *,
+        overlap: "float | None" = None,
+        readout: float = 1.0,
+        output_scaling: str = "1",
+    ):
+        self.K = check_size("K", K)
+        self.activation = get_activation(activation)
+        if overlap is not None and not -1.0 <= overlap <= 1.0:
+            raise ValueError(f"overlap must be a cosine in [-1, 1] or None, got {overlap!r}")
+        if isinstance(readout, bool) or not isinstance(readout, (int, float)):
+            raise ValueError(f"readout must be a number, got {readout!r}")
+        output_scale(output_scaling, K)
+        self.overlap = None if overlap is None else float(overlap)
+        self.readout, self.output_scaling = float(readout), output_scaling
+
+    def __call__(self, key, N, teacher=None):
+        w = jax.random.normal(key, (self.K, N))
+        if self.overlap is not None:
+            if teacher is None or teacher.N != N:
+                raise ValueError(
+                    "a SphereInit with an overlap needs its teacher to read the student's input "
+                    "(iid inputs)"
+                )
+            basis, _ = jnp.linalg.qr(teacher.w.T.astype(w.dtype))  # (N, M) orthonormal
+            m = min(self.K, teacher.K)
+            w = w - (w @ basis) @ basis.T  # orthogonal to every teacher unit
+            w = w / jnp.linalg.norm(w, axis=-1, keepdims=True)
+            direction = teacher.w[:m] / jnp.linalg.norm(teacher.w[:m], axis=-1, keepdims=True)
+            aligned = self.overlap * direction + math.sqrt(1 - self.overlap**2) * w[:m]
+            w = w.at[:m].set(aligned)
+        w = math.sqrt(N) * w / jnp.linalg.norm(w, axis=-1, keepdims=True)
+        v = jnp.full((self.K,), self.readout, w.dtype)
+        return TwoLayerNetwork(w, v, self.activation, self.output_scaling)
 
 
 #: A teacher or student of a problem: one network for every seed, an initialiser, or any function

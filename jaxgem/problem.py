@@ -22,7 +22,7 @@ from .hyperparameters import Hyperparameters
 from .initialisers import NetworkInit, NetworkSpec, describe, draw
 from .networks import TwoLayerNetwork
 
-__all__ = ["Problem", "seed_list", "seed_keys"]
+__all__ = ["Problem", "seed_list", "seed_keys", "on_sphere"]
 
 
 class Problem(eqx.Module):
@@ -40,6 +40,9 @@ class Problem(eqx.Module):
     - `hyperparameters`: a `Hyperparameters`; or give its fields as keywords (`lr=...`,
       `lr_v=...`, `noise=...`, `weight_decay=...`, `batch_size=...`, `product=...`).
     - `train_second_layer`: also train the readout `v` (at rate `lr_v`).
+    - `spherical`: spherical SGD: every student unit starts on, and after each step is scaled
+      back to, the sphere `|w_k|^2 = N` (on iid inputs `Q_kk = 1`), as in the analyses of
+      single-index targets (Ben Arous, Gheissari, Jagannath, JMLR 2021; `jaxgem.escape`).
 
     Validated once, here: the networks must read the data model's `x` and `c`, and every
     hyperparameter is checked (`Hyperparameters`).
@@ -62,6 +65,7 @@ class Problem(eqx.Module):
     student: NetworkSpec
     hyperparameters: Hyperparameters
     train_second_layer: bool = eqx.field(static=True, default=False)
+    spherical: bool = eqx.field(static=True, default=False)
 
     def __init__(
         self,
@@ -71,6 +75,7 @@ class Problem(eqx.Module):
         hyperparameters: Hyperparameters | None = None,
         *,
         train_second_layer: bool = False,
+        spherical: bool = False,
         **hyperparameter_values,
     ):
         if hyperparameters is None:
@@ -93,8 +98,11 @@ class Problem(eqx.Module):
             )
         if not isinstance(train_second_layer, bool):
             raise TypeError(f"train_second_layer must be True or False, got {train_second_layer!r}")
+        if not isinstance(spherical, bool):
+            raise TypeError(f"spherical must be True or False, got {spherical!r}")
         self.data, self.teacher, self.student = data, teacher, student
         self.hyperparameters, self.train_second_layer = hyperparameters, train_second_layer
+        self.spherical = spherical
 
     def __check_init__(self):
         teacher, student = self.networks_shape()
@@ -153,6 +161,7 @@ class Problem(eqx.Module):
             student=self.student,
             hyperparameters=self.hyperparameters,
             train_second_layer=self.train_second_layer,
+            spherical=self.spherical,
         )
         unknown = set(changes) - set(fields)
         if unknown:
@@ -176,6 +185,7 @@ class Problem(eqx.Module):
             "student_output_scaling": student.output_scaling,
             "teacher_output_scaling": teacher.output_scaling,
             "train_second_layer": self.train_second_layer,
+            "spherical": self.spherical,
         }
         out.update({k: v.tolist() for k, v in self.hyperparameters.table().items()})
         return out
@@ -196,6 +206,8 @@ class Problem(eqx.Module):
             )
         teachers = _per_seed(self.teacher, keys[:, 0], self.data.latent_dim)
         students = _per_seed(self.student, keys[:, 1], self.data.input_dim, teachers)
+        if self.spherical:
+            students = eqx.tree_at(lambda s: s.w, students, on_sphere(students.w))
         return teachers, students
 
 
@@ -203,6 +215,12 @@ def _per_seed(spec, keys, N, teachers=None) -> TwoLayerNetwork:
     if isinstance(spec, TwoLayerNetwork):
         return jax.tree.map(lambda a: jnp.broadcast_to(a, (keys.shape[0],) + a.shape), spec)
     return eqx.filter_vmap(lambda key, teacher: draw(spec, key, N, teacher))(keys, teachers)
+
+
+def on_sphere(w):
+    """Every unit (row) of `w` scaled to `|w_k|^2 = N` (spherical SGD)."""
+    norm = jnp.linalg.norm(w, axis=-1, keepdims=True)
+    return w * (jnp.sqrt(jnp.asarray(w.shape[-1], w.dtype)) / jnp.maximum(norm, 1e-30))
 
 
 def seed_list(seeds: int | Sequence[int]) -> np.ndarray:

@@ -138,11 +138,31 @@ DEFAULTS: dict = {
         "finite_k": [],  # sign, gaussian: thresholds at these odd K (symmetric, Monte Carlo)
         "finite_k_samples": 8000,  # Monte Carlo draws per K (the error of alpha_spec ~ 1 %)
     },
+    "escape": {
+        # spherical online SGD of h_k on a single-index teacher h_k (h_k = He_k / sqrt k!), from
+        # the equator: escape time against d, simulated and by the ODE (jaxgem.escape)
+        "k": [1, 2, 3],  # information exponents, each a study over dimensions
+        "dims": [250, 500, 1000, 2000, 4000],  # dimensions for k = 1, 2
+        "dims_high_k": [100, 200, 400, 800],  # for k >= 3 (lr ~ d^-(k-2)/2: d^(k-1) samples)
+        "lr0": [],  # per k: lr = lr0 d^-(k-2)/2; [] for jaxgem.escape.DEFAULT_LR0
+        "overlap_scale": 2.0,  # start at cosine overlap_scale / sqrt d
+        "threshold": 0.5,  # escaped once the cosine with the teacher reaches it
+        "horizon": 2.0,  # simulate to this many times the ODE's escape time
+        "n_records": 200,  # records, linearly spaced
+    },
+    "finite": {
+        # a fixed training set of n = alpha N samples of the data model above, reused by
+        # full-batch gradient descent and multi-pass SGD, beside one-pass SGD (jaxgem.finite)
+        "alphas": [0.5, 2.0],  # sample complexities n / N
+        "gd_steps": 300,  # gradient-descent steps (tau = lr * steps)
+        "multipass_epochs": 30,  # passes of multi-pass SGD (tau = lr * epochs * alpha)
+        "n_records": 31,
+    },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
 
 _CHOICES = {
-    ("job",): ("online", "erm", "bayes", "committee"),
+    ("job",): ("online", "erm", "bayes", "committee", "escape", "finite"),
     ("committee", "prior"): ("gaussian", "binary"),
     ("committee", "channel"): ("sign", "linear", "erf", "relu"),
     ("bayes", "prior"): ("gaussian", "rademacher", "gauss-bernoulli"),
@@ -164,9 +184,10 @@ _SWEEPABLE = {
 }
 _POSITIVE_LISTS = {("erm", "alphas"), ("erm", "simulate_at"), ("bayes", "alphas"),
                    ("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "alphas"),
-                   ("committee", "amp_at"), ("committee", "large_k_alphas")}  # fmt: skip
+                   ("committee", "amp_at"), ("committee", "large_k_alphas"),
+                   ("escape", "lr0"), ("finite", "alphas")}  # fmt: skip
 _MAY_BE_EMPTY = {("bayes", "gamp_at"), ("bayes", "densities"), ("committee", "amp_at"),
-                 ("committee", "large_k_alphas")}  # fmt: skip
+                 ("committee", "large_k_alphas"), ("escape", "lr0")}  # fmt: skip
 #: numbers within an interval: (low, low included, high, high included)
 _INTERVALS = {
     ("bayes", "density"): (0.0, False, 1.0, True),
@@ -176,6 +197,9 @@ _INTERVALS = {
     ("committee", "noise"): (0.0, True, math.inf, False),
     ("committee", "amp_damping"): (0.0, True, 1.0, False),
     ("committee", "start_overlap"): (0.0, True, 1.0, False),
+    ("escape", "threshold"): (0.0, False, 1.0, False),
+    ("escape", "horizon"): (1.0, True, math.inf, False),
+    ("escape", "overlap_scale"): (0.0, False, math.inf, False),
 }
 _NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors")}
 _POSITIVE_INT = {
@@ -192,9 +216,13 @@ _POSITIVE_INT = {
     ("committee", "amp_d"),
     ("committee", "amp_iterations"),
     ("committee", "finite_k_samples"),
+    ("escape", "n_records"),
+    ("finite", "gd_steps"),
+    ("finite", "n_records"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
-_POSITIVE_NUMBER = {("record", "t_max"), ("record", "save_every"), ("data", "moment_rtol")}
+_POSITIVE_NUMBER = {("record", "t_max"), ("record", "save_every"), ("data", "moment_rtol"),
+                    ("finite", "multipass_epochs")}  # fmt: skip
 _NUMBER = (int, float)
 
 
@@ -248,6 +276,27 @@ def _check_value(path: tuple, value, default) -> None:
             isinstance(v, int) and not isinstance(v, bool) and v >= 3 and v % 2 for v in value
         ):
             raise ConfigError(f"{where} must be a list of odd integers >= 3, got {value!r}")
+        return
+    if path == ("escape", "k"):
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 8 for v in value
+            )
+        ):
+            raise ConfigError(f"{where} must be a list of integers in 1..8, got {value!r}")
+        return
+    if path in (("escape", "dims"), ("escape", "dims_high_k")):
+        if (
+            not isinstance(value, list)
+            or len(value) < 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 4 for v in value)
+            or any(b <= a for a, b in zip(value, value[1:]))
+        ):
+            raise ConfigError(
+                f"{where} must be two or more increasing integers >= 4, got {value!r}"
+            )
         return
     if path == ("data", "hidden"):
         if not isinstance(value, list) or not all(

@@ -13,7 +13,7 @@ import numpy as np
 from ..io import atomic_write_bytes
 from ..results import Trajectory
 
-__all__ = ["plot_learning_curves", "plot_erm_curves", "plot_fit"]
+__all__ = ["plot_learning_curves", "plot_erm_curves", "plot_fit", "plot_escape", "plot_finite"]
 
 
 def _pyplot():
@@ -227,6 +227,77 @@ def plot_committee(se_rows, amp_rows, thresholds, path, *, title="") -> Path:
         ax.set_xlabel("alpha = n / d")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    return _save(fig, path, title, 110)
+
+
+def plot_escape(studies, path, *, title="") -> Path:
+    """Escape from the equator: the samples `n = t d` to escape against `d` for every `k`
+    (simulated median with the 25-75 % range, the ODE as a line, log-log), and the cosine of the
+    largest `d` of each `k` against `t` over the ODE's escape time (seeds thin, ODE thick)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), dpi=120)
+    for i, study in enumerate(studies):
+        color = f"C{i}"
+        rows = study.rows()
+        d = np.array([r["d"] for r in rows], float)
+        median = np.array([r["t_median"] for r in rows]) * d
+        low = median - np.array([r["t_q25"] for r in rows]) * d
+        high = np.array([r["t_q75"] for r in rows]) * d - median
+        finite = np.isfinite(median) & np.isfinite(high)
+        axes[0].errorbar(d[finite], median[finite], yerr=[low[finite], high[finite]], fmt="o",
+                         color=color, capsize=3, label=f"k = {study.k}: SGD, slope "
+                         f"{study.slope + 1:.2f} ± {study.slope_error:.2f}")  # fmt: skip
+        ode_label = f"k = {study.k}: ODE from m0, slope {study.ode_slope + 1:.2f}"
+        axes[0].plot(d, [r["samples_ode"] for r in rows], "-", color=color, label=ode_label)
+        run = study.runs[-1]
+        scale = run.ode if np.isfinite(run.ode) else run.times[-1]
+        for s in range(run.cosine.shape[0]):
+            axes[1].plot(run.times / scale, run.cosine[s], color=color, lw=0.5, alpha=0.35)
+        axes[1].plot(run.times / scale, run.ode_cosine, color=color, lw=2,
+                     label=f"k = {study.k}, d = {run.d}")  # fmt: skip
+    if studies:
+        axes[1].axhline(studies[0].runs[0].threshold, color="gray", lw=0.8, ls="-.")
+    axes[0].set_xscale("log")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("dimension d")
+    axes[0].set_ylabel("samples to escape n = t d")
+    axes[1].set_xlabel("t / (ODE escape time)")
+    axes[1].set_ylabel("cosine with the teacher")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, path, title, 110)
+
+
+def plot_finite(runs: dict, lr: float, path, *, title="") -> Path:
+    """Finite data: the test error (left) and the training loss (right) against the
+    gradient-flow time `tau` for gradient descent, multi-pass SGD and one-pass SGD (test only,
+    up to its `n` samples) at each alpha, mean ± standard error over seeds; the linear theory
+    dashed where it holds."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), dpi=120)
+    for i, (alpha, (gd, mp, one_pass, theory)) in enumerate(runs.items()):
+        color = f"C{i}"
+        for run, style, name in ((gd, "-", "GD"), (mp, ":", "multi-pass SGD")):
+            for ax, part in zip(axes, ("test", "train")):
+                mean, sem = run.mean(part)[0], run.sem(part)[0]
+                ax.plot(run.tau[0], mean, style, color=color, label=f"{name}, alpha = {alpha:g}")
+                ax.fill_between(run.tau[0], mean - sem, mean + sem, color=color, alpha=0.15)
+        for ax, k in zip(axes, (0, 1)):
+            if "gd" in theory:
+                ax.plot(gd.tau[0], theory["gd"][k], "--", color="black", lw=0.8,
+                        label="linear theory" if i == 0 else None)  # fmt: skip
+        t = np.asarray(one_pass.t)
+        axes[0].plot(lr * t, one_pass.mean("eg")[0], "-.", color=color, lw=2,
+                     label=f"one-pass SGD, n = {gd.n}")  # fmt: skip
+    axes[0].set_ylabel("test error eg")
+    axes[1].set_ylabel("training loss (label noise included)")
+    for ax in axes:
+        ax.set_xlabel("gradient-flow time tau = lr x steps (GD), lr x steps / N (SGD)")
+        ax.set_xscale("log")  # one-pass SGD ends at tau = lr alpha, GD runs far beyond
+        _log_if_any(ax, [line.get_ydata() for line in ax.get_lines()], "y")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
     return _save(fig, path, title, 110)
 
 

@@ -96,7 +96,9 @@ def run(
         save_json(out / "run.json", {**record, "status": status, "wall_s": wall, **extra})
 
     save("running", files=files)
-    job = {"online": _online, "erm": _erm, "bayes": _bayes, "committee": _committee}[config["job"]]
+    jobs = {"online": _online, "erm": _erm, "bayes": _bayes, "committee": _committee,
+            "escape": _escape, "finite": _finite}  # fmt: skip
+    job = jobs[config["job"]]
     context = dict(
         progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
     )
@@ -122,6 +124,18 @@ def _committee(config, out, **context):
     return run_committee(config, out, **context)
 
 
+def _escape(config, out, **context):
+    from .escape_job import run_escape
+
+    return run_escape(config, out, **context)
+
+
+def _finite(config, out, **context):
+    from .finite_job import run_finite
+
+    return run_finite(config, out, **context)
+
+
 def preflight(config: dict) -> None:
     """Refuse bad input of every curve before anything is computed (`build.preflight`; for
     the Bayes job, the prior and channel of its section)."""
@@ -135,6 +149,15 @@ def preflight(config: dict) -> None:
 
         committee_model_of(config["committee"])
         return
+    if config["job"] == "escape":
+        from .escape_job import check_escape
+
+        check_escape(config["escape"])
+        return
+    if config["job"] == "finite":
+        from .finite_job import check_finite
+
+        check_finite(config)
     for _, curve_config in curve_configs(config):
         build.preflight(curve_config)
 

@@ -50,8 +50,15 @@ def marchenko_pastur(delta: float, n_nodes: int, dtype=jnp.float32):
     theta = (np.arange(n_nodes) + 0.5) * np.pi / n_nodes
     if is_traced(delta):  # a fitted delta: the same nodes in jnp, the point mass always present
         return _marchenko_pastur_traced(jnp.asarray(delta, dtype), jnp.asarray(theta, dtype))
+    s, weights = marchenko_pastur_numpy(delta, n_nodes)
+    return jnp.asarray(s, dtype), jnp.asarray(weights, dtype)
+
+
+def marchenko_pastur_numpy(delta: float, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """`marchenko_pastur` in float64 NumPy, for a concrete `delta`."""
     if not delta > 0:
         raise ValueError(f"delta = D / N must be positive, got {delta}")
+    theta = (np.arange(n_nodes) + 0.5) * np.pi / n_nodes
     y = 1.0 / float(delta)
     s = 1 + y + 2 * np.sqrt(y) * np.cos(theta)
     weights = 2 / n_nodes * np.sin(theta) ** 2 / s
@@ -60,7 +67,7 @@ def marchenko_pastur(delta: float, n_nodes: int, dtype=jnp.float32):
     if delta < 1:
         s = np.concatenate([[0.0], s])
         weights = np.concatenate([[1.0 - bulk], weights])
-    return jnp.asarray(s, dtype), jnp.asarray(weights, dtype)
+    return s, weights
 
 
 def _marchenko_pastur_traced(delta, theta):

@@ -11,8 +11,10 @@ dv_i/dt  = s^2 eta_v sum_c u_c I2(i, c)                                         
 ```
 (`eta = eta(t)`, `eta_v = eta_v(t)` under a learning-rate schedule)
 (`v`, `A` the effective readouts, `s` the student's output scale; the `v` equation only when
-the second layer is trained). A mini-batch of `B` samples averages `B` independent gradients, so
-the variance terms, of order `eta^2`, shrink by `1 / B` at fixed time `t = steps / N`.
+the second layer is trained). Spherical SGD (`Problem(spherical=True)`) projects these rates
+on the sphere `Q_kk = 1` (`project_on_sphere`). A mini-batch of `B` samples averages `B`
+independent gradients, so the variance terms, of order `eta^2`, shrink by `1 / B` at fixed time
+`t = steps / N`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RunArgs(eqx.Module):
     output_scale: float = eqx.field(static=True)
     train_second_layer: bool = eqx.field(static=True)
     second_order: bool = eqx.field(static=True, default=True)
+    spherical: bool = eqx.field(static=True, default=False)
 
     def variance_rate(self, lr: Array) -> Array:
         """`eta^2 / B`: the weight of the variance terms of one step of a mini-batch of `B`."""
@@ -86,4 +89,18 @@ def iid_vector_field(t, y: OrderParameterState, args) -> OrderParameterState:
     dQ = first + first.T - 2 * decay * y.Q
     if p.second_order:
         dQ = dQ + p.variance_rate(lr) * jnp.outer(y.v, y.v) * p.variance(tensors, y.v)
+    if p.spherical:
+        dQ, dR = project_on_sphere(dQ, dR, y.Q, y.R)
     return OrderParameterState(Q=dQ, R=dR, v=p.readout_derivative(tensors, y.v, lr_v))
+
+
+def project_on_sphere(dQ: Array, dR: Array, Q: Array, R: Array) -> tuple[Array, Array]:
+    """The rates of spherical SGD, where every student unit is scaled back to `|w_k|^2 = N`
+    (`Q_kk = 1`) after each step, from those of plain SGD: to first order in `1 / N` a step
+    scales unit `k` by `1 - eps_k / 2` with `N E eps_k = dQ_kk` (its drift and its variance), so
+    `dR_kn -= R_kn dQ_kk / 2` and `dQ_kl -= Q_kl (dQ_kk + dQ_ll) / 2` (Ben Arous, Gheissari,
+    Jagannath, JMLR 2021)."""
+    growth = jnp.diagonal(dQ)
+    dR = dR - R * growth[:, None] / 2
+    dQ = dQ - Q * (growth[:, None] + growth[None, :]) / 2
+    return dQ, dR

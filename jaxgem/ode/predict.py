@@ -206,6 +206,7 @@ def _iid(data: IIDGaussian, problem, initial, times, integration, options):
 @_theory.register
 def _spectral(data: DataModel, problem, initial, times, integration, options):
     """Spectral ODEs over the eigen-directions of `Omega`, from the actual weights."""
+    _no_sphere(problem, type(data).__name__)
     if not isinstance(initial, InitialNetworks):
         raise ValueError(
             f"the spectral theory of {type(data).__name__} starts from the networks' weights "
@@ -232,6 +233,7 @@ def _spectral(data: DataModel, problem, initial, times, integration, options):
 @_theory.register
 def _limit(data: HiddenManifoldLimit, problem, initial, times, integration, options):
     """Spectral ODEs on Marchenko–Pastur nodes, from order parameters."""
+    _no_sphere(problem, "the N, D -> infinity limit")
     _no_spectrum(options, "the N, D -> infinity limit (its nodes are data.n_nodes)")
     if not isinstance(initial, OrderParameters):
         raise ValueError(
@@ -248,6 +250,11 @@ def _limit(data: HiddenManifoldLimit, problem, initial, times, integration, opti
 
 
 # ------------------------------------------------------------------------------ shared pieces
+def _no_sphere(problem, what):
+    if problem.spherical:
+        raise ValueError(f"spherical SGD has an ODE theory on iid inputs only, not {what}")
+
+
 def _no_spectrum(options, what):
     if options["spectrum"] is not None or options["n_bins"] is not None:
         raise ValueError(f"spectrum= and n_bins= are for the spectral ODEs, not {what}")
@@ -313,6 +320,7 @@ def _runs(problem: Problem, T, A, second_order: bool) -> RunArgs:
         output_scale=problem.output_scale,
         train_second_layer=problem.train_second_layer,
         second_order=second_order,
+        spherical=problem.spherical,
     )
 
 

@@ -71,6 +71,8 @@ def steady_state(
             "steady_state solves the iid ODEs; the problem's data are "
             f"{type(problem.data).__name__}"
         )
+    if problem.spherical:
+        raise ValueError("steady_state solves plain SGD's ODEs; for spherical SGD use theory()")
     dtype = jnp.asarray(start.Q).dtype
     g, gt = problem.activations
     hyper = problem.hyperparameters.astype(dtype)

@@ -217,6 +217,7 @@ def simulate(
         problem.train_second_layer,
         engine_layout,
         seed_group,
+        problem.spherical,
     )
     if recorder.completed == 0:
         record(0)

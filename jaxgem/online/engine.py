@@ -26,6 +26,7 @@ from ..data.base import DataModel
 from ..hyperparameters import Hyperparameters
 from ..networks import TwoLayerNetwork
 from ..order_parameters import generalisation_error
+from ..problem import on_sphere
 from ..sweep.layout import RunLayout
 
 __all__ = [
@@ -58,6 +59,7 @@ def sgd_step(
     hyper: Hyperparameters,
     train_second_layer: bool,
     t: Float[Array, ""] | float = 0.0,
+    spherical: bool = False,
 ) -> TwoLayerNetwork:
     """One (mini-batch) SGD step on `(y - yhat)^2 / 2` for one run, exactly as THEORY.md Sec. 1.
 
@@ -65,7 +67,8 @@ def sgd_step(
     trained, `v_k += (eta_v / N) g(lambda_k) e - (kappa / N) v_k`, gradients averaged over the
     first `hyper.batch_size` samples of `x` (the rest of the drawn batch is masked),
     `e = y* + sigma xi - yhat`, `v` the effective readout; the rates are the schedule's at the
-    step's time `t = steps / N` (`hyper.rates(t)`).
+    step's time `t = steps / N` (`hyper.rates(t)`). `spherical`: then every unit is scaled
+    back to `|w_k|^2 = N` (spherical SGD).
     """
     N = student.N
     scale = student.output_scale
@@ -79,6 +82,8 @@ def sgd_step(
     decay = hyper.weight_decay / N
     lr, lr_v = hyper.rates(jnp.asarray(t, x.dtype))
     w = student.w + (lr / math.sqrt(N)) * grad_w - decay * student.w
+    if spherical:
+        w = on_sphere(w)
     v = student.v
     if train_second_layer:
         grad_v = scale * jnp.sum(g * error[:, None], axis=0) / batch
@@ -134,12 +139,14 @@ def advance(
     train_second_layer: bool,
     layout: RunLayout | None = None,
     group: int | None = None,
+    spherical: bool = False,
 ) -> SimulationState:
     """Run `n_blocks` blocks of `steps_per_block` SGD steps on every run; `n_blocks` is traced,
     so any number of blocks reuses one compilation. `batch_size` is the largest batch of the
     sweep (samples drawn per step). Seeds are independent: with a `layout` each device advances
     its own seeds (`shard_map`), and on a device they advance in groups of `group` (`lax.map`;
-    default `seed_group` of the block's bytes), each group through all its blocks."""
+    default `seed_group` of the block's bytes), each group through all its blocks.
+    `spherical`: spherical SGD (`sgd_step`)."""
 
     local = functools.partial(
         _advance_seeds,
@@ -147,6 +154,7 @@ def advance(
         batch_size=batch_size,
         train_second_layer=train_second_layer,
         group=group,
+        spherical=spherical,
     )
     runs = (state.students, state.teachers, state.keys)
     shared = (state.blocks_done, n_blocks, data_model, hyper)
@@ -155,12 +163,15 @@ def advance(
     return eqx.tree_at(lambda s: (s.students, s.blocks_done), state, (students, blocks_done))
 
 
-def _advance_seeds(runs, shared, *, steps_per_block, batch_size, train_second_layer, group):
+def _advance_seeds(
+    runs, shared, *, steps_per_block, batch_size, train_second_layer, group, spherical
+):
     """The students of the given seeds (`runs`: students, teachers, keys) after `n_blocks` more
     blocks (`shared`: blocks done, `n_blocks`, the data model, the hyperparameters)."""
     students, teachers, keys = runs
     blocks_done, n_blocks, data_model, hyper = shared
-    per_run = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None, None))  # over H
+    step = functools.partial(sgd_step, spherical=spherical)
+    per_run = jax.vmap(step, in_axes=(0, None, None, None, 0, None, None))  # over H
     per_seed = jax.vmap(per_run, in_axes=(0, 0, 0, 0, None, None, None))  # over S
     N = students.w.shape[-1]
     block_data = jax.vmap(_block_data, in_axes=(None, 0, 0, None, None, None), out_axes=1)
