@@ -88,12 +88,12 @@ def run_finite(config, out: Path, *, progress, quick, echo, files, title, save):
         )  # fmt: skip
         runs[alpha] = (gd, mp, one_pass, theory)
         test = {name: run.mean("test")[0] for name, run in (("gd", gd), ("mp", mp))}
+        predicted = f" (theory {theory['gd'][0][-1]:.4f})" if "gd" in theory else ""
         echo(f"alpha = {alpha:g} (n = {gd.n}), test error: GD {test['gd'][-1]:.4f} at tau = "
-             f"{gd.tau[0, -1]:.3g}" + (f" (theory {theory['gd'][0][-1]:.4f})" if "gd" in theory else "")
-             + f", best {np.nanmin(test['gd']):.4f}; multi-pass SGD {test['mp'][-1]:.4f} at tau = "
-             f"{mp.tau[0, -1]:.3g}, best {np.nanmin(test['mp']):.4f}; one-pass SGD on n fresh "
-             f"samples {float(one_pass.mean('eg')[0, -1]):.4f} at tau = {lr * alpha:.3g}"
-             )  # fmt: skip
+             f"{gd.tau[0, -1]:.3g}{predicted}, best {np.nanmin(test['gd']):.4f}; multi-pass SGD "
+             f"{test['mp'][-1]:.4f} at tau = {mp.tau[0, -1]:.3g}, best "
+             f"{np.nanmin(test['mp']):.4f}; one-pass SGD on n fresh samples "
+             f"{float(one_pass.mean('eg')[0, -1]):.4f} at tau = {lr * alpha:.3g}")  # fmt: skip
         save_csv(out / "finite.csv", rows)
         files["table"] = "finite.csv"
         save()
