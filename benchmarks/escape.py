@@ -13,6 +13,7 @@ k = 4 at 32 ... 128 (lr ~ 1/d, d^3 samples: 128 is what a CPU does in minutes).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -52,9 +53,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="k = 1, 2, 3 at three dimensions")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "escape.json"))
+    only = "only the ODE integrals' cost, into the existing results file"
+    parser.add_argument("--integrals-only", action="store_true", help=only)
     options = parser.parse_args()
     studies = {k: dims[:3] for k, dims in STUDIES.items() if k < 4} if options.quick else STUDIES
     result = {"machine": run_metadata(), "studies": []}
+    if options.integrals_only:
+        result = {**json.loads(Path(options.out).read_text()), "machine": run_metadata()}
+        studies = {}
 
     for k in (3, 4):
         h = Hermite.single(k, normalised=True)
@@ -82,6 +88,7 @@ def main() -> None:
         result["studies"].append({**study.summary(), "rows": study.rows(), "wall_s": wall,
                                   "sample_steps_per_s": samples / wall})  # fmt: skip
         save_json(options.out, result)
+    save_json(options.out, result)
     print(f"wrote {options.out}")
 
 

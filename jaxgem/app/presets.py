@@ -310,7 +310,7 @@ _PRESETS["finite-data"] = {
     "description": "gradient descent and multi-pass SGD on n = alpha N reused samples against "
     "one-pass SGD on n fresh ones: linear teacher and student, iid inputs N = 500, label noise "
     "0.5, alpha = 0.5, 1.5, 3; train and test error against the exact Marchenko-Pastur theory "
-    "of least squares by gradient descent (about a minute)",
+    "of least squares by gradient descent (about 30 s)",
     "data": {"model": "iid", "N": 500},
     "teacher": {"K": 1, "activation": "linear"},
     "student": {"K": 1, "activation": "linear", "init": "gaussian", "std": 0.0},
@@ -325,7 +325,7 @@ _PRESETS["escape-times"] = {
     "description": "escape from the equator: spherical online SGD of h_k on a single-index h_k "
     "teacher, k = 1, 2, 3; escape time against d = 250 ... 4000 (k <= 2) and 100 ... 800 "
     "(k = 3, lr ~ d^-1/2), simulated medians and the ODE from m0 = 2/sqrt d, log-log slopes "
-    "(about 10 minutes; --quick every other d)",
+    "(about 15 minutes; --quick every other d)",
 }
 
 PRESETS: Mapping[str, dict] = MappingProxyType(_PRESETS)

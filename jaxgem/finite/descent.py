@@ -186,7 +186,8 @@ def _gd(problem, train_set, students, hyper, every, n_records):
 
         return jax.lax.scan(block, students, None, length=n_records - 1)[1]
 
-    later = jax.vmap(per_seed)(students, train_set.x, train_set.y)  # (S, R-1, H, ...)
+    # one seed after another: its training set stays in cache between the two passes of a step
+    later = jax.lax.map(lambda a: per_seed(*a), (students, train_set.x, train_set.y))
     return _record(problem, train_set, students, later)
 
 
