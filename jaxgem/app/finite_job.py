@@ -57,7 +57,7 @@ def run_finite(config, out: Path, *, progress, quick, echo, files, title, save):
                                       epochs=section["multipass_epochs"],
                                       n_records=section["n_records"], seeds=seeds)  # fmt: skip
         with plain_warnings(echo):
-            one_pass = simulate(problem, run_key, seeds=seeds, t_max=alpha, spacing="linear",
+            one_pass = simulate(problem, run_key, seeds=seeds, t_max=alpha, spacing="log",
                                 n_records=section["n_records"], progress=progress,
                                 description=f"one-pass SGD, alpha = {alpha:g}")  # fmt: skip
         theory = {}

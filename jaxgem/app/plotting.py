@@ -279,16 +279,16 @@ def plot_finite(runs: dict, lr: float, path, *, title="") -> Path:
     for i, (alpha, (gd, mp, one_pass, theory)) in enumerate(runs.items()):
         color = f"C{i}"
         for run, style, name in ((gd, "-", "GD"), (mp, ":", "multi-pass SGD")):
-            for ax, part in zip(axes, ("test", "train")):
-                mean, sem = run.mean(part)[0], run.sem(part)[0]
-                ax.plot(run.tau[0], mean, style, color=color, label=f"{name}, alpha = {alpha:g}")
-                ax.fill_between(run.tau[0], mean - sem, mean + sem, color=color, alpha=0.15)
+            for ax, part in zip(axes, ("test", "train")):  # tau > 0: log axes
+                mean, sem, tau = run.mean(part)[0, 1:], run.sem(part)[0, 1:], run.tau[0, 1:]
+                ax.plot(tau, mean, style, color=color, label=f"{name}, alpha = {alpha:g}")
+                ax.fill_between(tau, mean - sem, mean + sem, color=color, alpha=0.15)
         for ax, k in zip(axes, (0, 1)):
             if "gd" in theory:
-                ax.plot(gd.tau[0], theory["gd"][k], "--", color="black", lw=0.8,
+                ax.plot(gd.tau[0, 1:], theory["gd"][k][1:], "--", color="black", lw=0.8,
                         label="linear theory" if i == 0 else None)  # fmt: skip
-        t = np.asarray(one_pass.t)
-        axes[0].plot(lr * t, one_pass.mean("eg")[0], "-.", color=color, lw=2,
+        t = np.asarray(one_pass.t)[1:]
+        axes[0].plot(lr * t, one_pass.mean("eg")[0, 1:], "-.", color=color, lw=2,
                      label=f"one-pass SGD, n = {gd.n}")  # fmt: skip
     axes[0].set_ylabel("test error eg")
     axes[1].set_ylabel("training loss (label noise included)")

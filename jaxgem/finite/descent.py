@@ -100,13 +100,19 @@ class FiniteDataRun(NamedTuple):
         return ~np.all(np.isfinite(self.train) & np.isfinite(self.test), axis=-1)
 
 
-def _record_steps(total: int, n_records: int) -> np.ndarray:
+def _record_steps(total: int, n_records: int, spacing: str) -> np.ndarray:
+    """Distinct step counts from 0 to `total`: `n_records` of them linearly or (after 0)
+    logarithmically spaced, fewer where log spacing would repeat a step."""
     if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
         raise ValueError(f"the number of steps must be a positive integer, got {total!r}")
     if isinstance(n_records, bool) or not isinstance(n_records, int) or n_records < 2:
         raise ValueError(f"n_records must be an integer of at least 2, got {n_records!r}")
-    every = max(1, total // (n_records - 1))
-    return every, np.arange(n_records) * every
+    if spacing == "linear":
+        return np.unique(np.round(np.linspace(0, total, n_records)).astype(int))
+    if spacing != "log":
+        raise ValueError(f"spacing must be 'log' or 'linear', got {spacing!r}")
+    later = np.round(np.geomspace(1, total, n_records - 1)).astype(int)
+    return np.unique(np.concatenate([[0], later]))
 
 
 def _errors(problem: Problem, train_set: TrainingSet, students):
@@ -144,11 +150,19 @@ def _finish(method, problem, train_set, steps, per_epoch, tau_per_step, records)
 
 
 def gradient_descent(
-    problem: Problem, key, *, alpha: float, steps: int, n_records: int = 50, seeds=1
+    problem: Problem,
+    key,
+    *,
+    alpha: float,
+    steps: int,
+    n_records: int = 50,
+    spacing: str = "log",
+    seeds=1,
 ) -> FiniteDataRun:
     """Full-batch gradient descent on `n = round(alpha N)` samples per seed for `steps` steps,
     `u <- u + lr (1/n) sum_mu e_mu v g'(lambda_mu) x_mu` (`lr` of each hyperparameter run; the
-    second layer too if the problem trains it), recorded every `steps / (n_records - 1)` steps.
+    second layer too if the problem trains it), recorded at `n_records` step counts from 0 to
+    `steps` (`spacing` `"log"` or `"linear"`).
 
     Example:
     ```python
@@ -160,31 +174,31 @@ def gradient_descent(
     ```
     """
     train_set = TrainingSet.draw(problem, key, _samples(problem, alpha), seeds)
-    every, steps_at = _record_steps(steps, n_records)
+    steps_at = _record_steps(steps, n_records, spacing)
     n, N = train_set.n, problem.data.input_dim
     # the online step with the whole training set as its batch, at rate lr N: lr per u-step
     hyper = problem.hyperparameters
     hyper = eqx.tree_at(lambda h: (h.lr, h.lr_v, h.noise, h.batch_size), hyper,
                         (hyper.lr * N, hyper.lr_v * N, jnp.zeros_like(hyper.noise),
                          jnp.full_like(hyper.batch_size, n)))  # fmt: skip
-    records = _gd(problem, train_set, _start(problem, train_set), hyper, every, len(steps_at))
+    records = _gd(problem, train_set, _start(problem, train_set), hyper, jnp.asarray(steps_at))
     return _finish("gd", problem, train_set, steps_at, 1.0, 1.0, records)
 
 
 @eqx.filter_jit
-def _gd(problem, train_set, students, hyper, every, n_records):
+def _gd(problem, train_set, students, hyper, steps_at):
     zeros = jnp.zeros_like(train_set.y[0])
     step = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
 
     def per_seed(students, x, y):
-        def block(students, _):
+        def block(students, bounds):
             students = jax.lax.fori_loop(
-                0, every, lambda i, s: step(s, x, y, zeros, hyper, problem.train_second_layer),
+                *bounds, lambda i, s: step(s, x, y, zeros, hyper, problem.train_second_layer),
                 students,
             )  # fmt: skip
             return students, students
 
-        return jax.lax.scan(block, students, None, length=n_records - 1)[1]
+        return jax.lax.scan(block, students, (steps_at[:-1], steps_at[1:]))[1]
 
     # one seed after another: its training set stays in cache between the two passes of a step
     later = jax.lax.map(lambda a: per_seed(*a), (students, train_set.x, train_set.y))
@@ -199,7 +213,14 @@ def _record(problem, train_set, students, later):
 
 
 def multipass_sgd(
-    problem: Problem, key, *, alpha: float, epochs: float, n_records: int = 50, seeds=1
+    problem: Problem,
+    key,
+    *,
+    alpha: float,
+    epochs: float,
+    n_records: int = 50,
+    spacing: str = "log",
+    seeds=1,
 ) -> FiniteDataRun:
     """Online SGD (one sample per step, THEORY.md Sec. 1) that cycles through a fixed training
     set of `n = round(alpha N)` samples in a fresh random order every epoch, for `epochs`
@@ -208,7 +229,7 @@ def multipass_sgd(
     n, N = train_set.n, problem.data.input_dim
     if not epochs > 0:
         raise ValueError(f"epochs must be positive, got {epochs!r}")
-    every, steps_at = _record_steps(max(1, round(epochs * n)), n_records)
+    steps_at = _record_steps(max(1, round(epochs * n)), n_records, spacing)
     hyper = problem.hyperparameters
     hyper = eqx.tree_at(lambda h: (h.noise, h.batch_size), hyper,
                         (jnp.zeros_like(hyper.noise), jnp.ones_like(hyper.batch_size)))  # fmt: skip
@@ -217,13 +238,13 @@ def multipass_sgd(
     n_epochs = math.ceil(steps_at[-1] / n)
     orders = jax.vmap(lambda k: jax.vmap(lambda e: jax.random.permutation(
         jax.random.fold_in(k, e), n))(jnp.arange(n_epochs)).reshape(-1))(order_keys)  # fmt: skip
-    records = _multipass(problem, train_set, _start(problem, train_set), hyper, orders, every,
-                         len(steps_at))  # fmt: skip
+    records = _multipass(problem, train_set, _start(problem, train_set), hyper, orders,
+                         jnp.asarray(steps_at))  # fmt: skip
     return _finish("multipass", problem, train_set, steps_at, float(n), 1.0 / N, records)
 
 
 @eqx.filter_jit
-def _multipass(problem, train_set, students, hyper, orders, every, n_records):
+def _multipass(problem, train_set, students, hyper, orders, steps_at):
     zero = jnp.zeros((1,), train_set.y.dtype)
     step = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
 
@@ -233,11 +254,11 @@ def _multipass(problem, train_set, students, hyper, orders, every, n_records):
             return step(students, x[mu][None], y[mu][None], zero, hyper,
                         problem.train_second_layer)  # fmt: skip
 
-        def block(carry, r):
-            students = jax.lax.fori_loop(r * every, (r + 1) * every, one, carry)
+        def block(carry, bounds):
+            students = jax.lax.fori_loop(*bounds, one, carry)
             return students, students
 
-        return jax.lax.scan(block, students, jnp.arange(n_records - 1))[1]
+        return jax.lax.scan(block, students, (steps_at[:-1], steps_at[1:]))[1]
 
     later = jax.vmap(per_seed)(students, train_set.x, train_set.y, orders)
     return _record(problem, train_set, students, later)
