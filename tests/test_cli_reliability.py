@@ -38,6 +38,7 @@ FAST = ["--no-progress", "--set", "data.N=100", "--set", "record.t_max=2", "--se
         ),  # fmt: skip
         (["iid-lr-sweep", "--set", "data.D=2000"], ["data.D", "2000", "iid"]),
         (["--set", "teacher.K=0"], ["teacher.K", "0", "positive integer"]),
+        (["--set", "training.spherical=true"], ["training.spherical", "iid", "hidden_manifold"]),
         (["nonsense"], ["nonsense", "default"]),
     ],
 )

@@ -57,6 +57,11 @@ def preflight(config: dict) -> None:
         record_blocks(1, 1, t_max=record["t_max"], n_records=record["n_records"],
                       spacing=record["spacing"])  # fmt: skip
     data = config["data"]
+    if config["training"]["spherical"] and data["model"] != "iid":
+        raise ConfigError(
+            f"training.spherical = true needs data.model = 'iid' (its ODE theory is on iid "
+            f"inputs), got {data['model']!r}"
+        )
     if data["model"] == "iid" and data["D"] not in (None, data["N"]):
         raise ConfigError(
             f"data.D = {data['D']} does not apply to data.model = 'iid': the teacher reads the "
@@ -211,6 +216,7 @@ def problem(config: dict, data: DataModel) -> Problem:
         return Problem(
             data, teacher, student, hyper,
             train_second_layer=training["train_second_layer"],
+            spherical=training["spherical"],
         )  # fmt: skip
 
 

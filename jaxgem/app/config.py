@@ -84,6 +84,7 @@ DEFAULTS: dict = {
         "schedule_boundaries": [],  # piecewise: increasing times
         "schedule_factors": [],  # piecewise: non-negative factors, len(boundaries) + 1
         "train_second_layer": False,
+        "spherical": False,  # scale every student unit back to |w|^2 = N after each step (iid)
         "product": False,  # sweep every combination of the lists instead of zipping them
     },
     "record": {
