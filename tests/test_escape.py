@@ -77,6 +77,8 @@ def test_escape_times_interpolate_the_first_crossing():
     np.testing.assert_allclose(got[0], 1.5)
     assert np.isnan(got[1]) and got[2] == 0.0
     assert [theory_exponent(k) for k in (1, 2, 3, 4)] == [0.0, 0.0, 1.0, 2.0]
+    assert jaxgem.escape.escape_times is escape_times  # the submodules as attributes
+    assert jaxgem.finite.linear_gd_theory is not None and jaxgem.hermite.Hermite is jaxgem.Hermite
 
 
 def test_escape_command_measures_the_d_scaling_of_k3_against_the_ode(tmp_path, capsys):
