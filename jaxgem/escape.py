@@ -167,6 +167,10 @@ class EscapeRun(NamedTuple):
     cosine: np.ndarray
     ode_cosine: np.ndarray
 
+    def median(self) -> float:
+        """The median escape time over seeds (a seed that never escaped counts as latest)."""
+        return _median(self.simulated)
+
     def save(self, path) -> Path:
         """Write the run to an `.npz` file (atomically)."""
         return save_npz(path, **{name: np.asarray(value) for name, value in self._asdict().items()})

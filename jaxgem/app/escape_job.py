@@ -56,8 +56,7 @@ def run_escape(config, out: Path, *, progress, quick, echo, files, title, save):
                 files[f"k = {k}, d = {d}"] = path.name
                 save()
             escaped = np.isfinite(run.simulated)
-            median = np.median(np.where(escaped, run.simulated, np.inf))
-            echo(f"k = {k}, d = {d}: lr = {run.lr:.4g}, median escape t = {median:.4g} "
+            echo(f"k = {k}, d = {d}: lr = {run.lr:.4g}, median escape t = {run.median():.4g} "
                  f"({escaped.sum()}/{escaped.size} escaped), ODE {run.ode:.4g}")  # fmt: skip
             runs.append(run)
         study = escape.EscapeStudy.of(runs)

@@ -190,18 +190,32 @@ def _gd(problem, train_set, students, hyper, steps_at):
     zeros = jnp.zeros_like(train_set.y[0])
     step = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
 
-    def per_seed(students, x, y):
+    def one(i, students, x, y, _):
+        return step(students, x, y, zeros, hyper, problem.train_second_layer)
+
+    # one seed after another: its training set stays in cache between the two passes of a step
+    return _train(problem, train_set, students, steps_at, one, None, one_seed_at_a_time=True)
+
+
+def _train(problem, train_set, students, steps_at, one, extra, *, one_seed_at_a_time):
+    """Every seed's students stepped by `one(i, students, x, y, extra)` from step to step of
+    `steps_at`, and the errors at each: `(test, train)`, each `(R, H, S)`. `extra` carries a
+    per-seed leading axis (or is `None`)."""
+
+    def per_seed(students, x, y, extra):
         def block(students, bounds):
             students = jax.lax.fori_loop(
-                *bounds, lambda i, s: step(s, x, y, zeros, hyper, problem.train_second_layer),
-                students,
+                *bounds, lambda i, s: one(i, s, x, y, extra), students
             )  # fmt: skip
             return students, students
 
         return jax.lax.scan(block, students, (steps_at[:-1], steps_at[1:]))[1]
 
-    # one seed after another: its training set stays in cache between the two passes of a step
-    later = jax.lax.map(lambda a: per_seed(*a), (students, train_set.x, train_set.y))
+    seeds = (students, train_set.x, train_set.y, extra)
+    if one_seed_at_a_time:
+        later = jax.lax.map(lambda a: per_seed(*a), seeds)
+    else:
+        later = jax.vmap(per_seed)(*seeds)
     return _record(problem, train_set, students, later)
 
 
@@ -248,20 +262,12 @@ def _multipass(problem, train_set, students, hyper, orders, steps_at):
     zero = jnp.zeros((1,), train_set.y.dtype)
     step = jax.vmap(sgd_step, in_axes=(0, None, None, None, 0, None))  # over H
 
-    def per_seed(students, x, y, order):
-        def one(i, students):
-            mu = order[i]
-            return step(students, x[mu][None], y[mu][None], zero, hyper,
-                        problem.train_second_layer)  # fmt: skip
+    def one(i, students, x, y, order):
+        mu = order[i]
+        return step(students, x[mu][None], y[mu][None], zero, hyper, problem.train_second_layer)
 
-        def block(carry, bounds):
-            students = jax.lax.fori_loop(*bounds, one, carry)
-            return students, students
-
-        return jax.lax.scan(block, students, (steps_at[:-1], steps_at[1:]))[1]
-
-    later = jax.vmap(per_seed)(students, train_set.x, train_set.y, orders)
-    return _record(problem, train_set, students, later)
+    # a step touches one sample: the seeds advance together
+    return _train(problem, train_set, students, steps_at, one, orders, one_seed_at_a_time=False)
 
 
 def _samples(problem: Problem, alpha) -> int:
