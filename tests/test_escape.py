@@ -120,3 +120,19 @@ def test_escape_command_measures_the_d_scaling_of_k3_against_the_ode(tmp_path, c
         assert main(["run", "escape-times", "--out", str(tmp_path / "bad"), *bad]) == 2
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert all(word in line for word in named), line
+
+
+def test_a_study_where_no_seed_escapes_still_plots(tmp_path):
+    """Diverged or stuck runs (escape times NaN, no ODE escape): the figure is written with
+    linear axes instead of failing on a log axis of nothing."""
+    from jaxgem.app.plotting import plot_escape
+    from jaxgem.escape import EscapeRun, EscapeStudy
+
+    times = np.linspace(0.0, 1.0, 5)
+    runs = [EscapeRun(k=2, d=d, lr=50.0, threshold=0.5, simulated=np.full(2, np.nan),
+                      ode=math.nan, times=times, cosine=np.full((2, 5), np.nan),
+                      ode_cosine=np.full(5, np.nan)) for d in (50, 100)]  # fmt: skip
+    study = EscapeStudy.of(runs)
+    assert math.isnan(study.slope) and np.isinf(runs[0].median())
+    path = plot_escape([study], tmp_path / "escape.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"

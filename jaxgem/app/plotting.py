@@ -241,8 +241,9 @@ def plot_escape(studies, path, *, title="") -> Path:
         rows = study.rows()
         d = np.array([r["d"] for r in rows], float)
         median = np.array([r["t_median"] for r in rows]) * d
-        low = median - np.array([r["t_q25"] for r in rows]) * d
-        high = np.array([r["t_q75"] for r in rows]) * d - median
+        with np.errstate(invalid="ignore"):  # inf - inf where no seed escaped
+            low = median - np.array([r["t_q25"] for r in rows]) * d
+            high = np.array([r["t_q75"] for r in rows]) * d - median
         finite = np.isfinite(median) & np.isfinite(high)
         axes[0].errorbar(d[finite], median[finite], yerr=[low[finite], high[finite]], fmt="o",
                          color=color, capsize=3, label=f"k = {study.k}: SGD, slope "
@@ -258,7 +259,7 @@ def plot_escape(studies, path, *, title="") -> Path:
     if studies:
         axes[1].axhline(studies[0].runs[0].threshold, color="gray", lw=0.8, ls="-.")
     axes[0].set_xscale("log")
-    axes[0].set_yscale("log")
+    _log_if_any(axes[0], [line.get_ydata() for line in axes[0].get_lines()], "y")
     axes[0].set_xlabel("dimension d")
     axes[0].set_ylabel("samples to escape n = t d")
     axes[1].set_xlabel("t / (ODE escape time)")
