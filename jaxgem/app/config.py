@@ -159,11 +159,27 @@ DEFAULTS: dict = {
         "multipass_epochs": 30,  # passes of multi-pass SGD (tau = lr * epochs * alpha)
         "n_records": 31,
     },
+    "phase": {
+        # the SGD phase diagram over the width scalings: student of K units with output scale
+        # K^-kappa, learning rate lr0 K^-delta, teacher of M units (readouts 1/M), iid inputs,
+        # label noise; regimes from the ODEs, one cell of each simulated (jaxgem.phases)
+        "kappas": [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2, 1.35, 1.5],
+        "deltas": [-1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0],
+        "K": 8,
+        "M": 2,
+        "lr0": 1.0,
+        "noise": 0.1,  # label noise sigma
+        "horizon": 1000.0,  # the sample budget t = steps / N
+        "N": 1000,  # input dimension of the start and of the simulations
+        "learn_fraction": 0.02,  # learnt: eg below this fraction of the zero predictor's
+        "divergence": 50.0,  # diverged: an order parameter above it
+        "confirm": True,  # simulate one cell of each regime (top-level seeds)
+    },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
 
 _CHOICES = {
-    ("job",): ("online", "erm", "bayes", "committee", "escape", "finite"),
+    ("job",): ("online", "erm", "bayes", "committee", "escape", "finite", "phase"),
     ("committee", "prior"): ("gaussian", "binary"),
     ("committee", "channel"): ("sign", "linear", "erf", "relu"),
     ("bayes", "prior"): ("gaussian", "rademacher", "gauss-bernoulli"),
@@ -201,8 +217,12 @@ _INTERVALS = {
     ("escape", "threshold"): (0.0, False, 1.0, False),
     ("escape", "horizon"): (1.0, True, math.inf, False),
     ("escape", "overlap_scale"): (0.0, False, math.inf, False),
+    ("phase", "learn_fraction"): (0.0, False, 1.0, False),
+    ("phase", "divergence"): (1.0, False, math.inf, False),
+    ("phase", "noise"): (0.0, True, math.inf, False),
 }
-_NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors")}
+_NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors"),
+                 ("phase", "kappas"), ("phase", "deltas")}  # fmt: skip
 _POSITIVE_INT = {
     ("data", "N"),
     ("data", "moment_samples"),
@@ -220,10 +240,14 @@ _POSITIVE_INT = {
     ("escape", "n_records"),
     ("finite", "gd_steps"),
     ("finite", "n_records"),
+    ("phase", "K"),
+    ("phase", "M"),
+    ("phase", "N"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
 _POSITIVE_NUMBER = {("record", "t_max"), ("record", "save_every"), ("data", "moment_rtol"),
-                    ("finite", "multipass_epochs")}  # fmt: skip
+                    ("finite", "multipass_epochs"), ("phase", "lr0"),
+                    ("phase", "horizon")}  # fmt: skip
 _NUMBER = (int, float)
 
 

@@ -13,7 +13,14 @@ import numpy as np
 from ..io import atomic_write_bytes
 from ..results import Trajectory
 
-__all__ = ["plot_learning_curves", "plot_erm_curves", "plot_fit", "plot_escape", "plot_finite"]
+__all__ = [
+    "plot_learning_curves",
+    "plot_erm_curves",
+    "plot_fit",
+    "plot_escape",
+    "plot_finite",
+    "plot_phase",
+]
 
 
 def _pyplot():
@@ -300,6 +307,51 @@ def plot_finite(runs: dict, lr: float, path, *, title="") -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
     return _save(fig, path, title, 110)
+
+
+def plot_phase(diagram, checks, path, *, title="") -> Path:
+    """The SGD phase diagram: the regime of every `(kappa, delta)` cell as a coloured map, the
+    line `lr s = 1` (`delta + kappa = log_K lr0`), and the simulated cells marked with the
+    simulation's label (left); the ODE's `eg` at the horizon (right)."""
+    from matplotlib.colors import ListedColormap
+
+    from ..phases import LABELS
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), dpi=120)
+    colours = ["#4daf4a", "#bbbbbb", "#ff7f00", "#e41a1c"]
+    k, d = diagram.kappas, diagram.deltas
+    extent = (*_edges(k), *_edges(d))
+    axes[0].imshow(diagram.labels, origin="lower", aspect="auto", extent=extent, vmin=-0.5,
+                   vmax=3.5, cmap=ListedColormap(colours), interpolation="nearest")  # fmt: skip
+    K, lr0 = diagram.settings["K"], diagram.settings["lr0"]
+    axes[0].plot(k, np.log(lr0) / np.log(K) - k, "k--", lw=0.8, label="lr x output scale = 1")
+    for c in checks:
+        axes[0].plot(c.kappa, c.delta, "o", mfc=colours[LABELS.index(c.simulated_label)],
+                     mec="black", ms=10)  # fmt: skip
+    for code, name in enumerate(LABELS):
+        axes[0].plot([], [], "s", color=colours[code], ms=9, label=name)
+    if checks:
+        axes[0].plot([], [], "o", mfc="white", mec="black", label="simulated (its label)")
+    axes[0].set_xlim(extent[:2])
+    axes[0].set_ylim(extent[2:])
+    axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].set_title("regime at the horizon", fontsize=9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        image = axes[1].imshow(np.log10(diagram.eg_final), origin="lower", aspect="auto",
+                               extent=extent, cmap="viridis", interpolation="nearest")  # fmt: skip
+    fig.colorbar(image, ax=axes[1], label="log10 eg at the horizon (ODE; blank: diverged)")
+    for ax in axes:
+        ax.set_xlabel(f"kappa (output scale K^-kappa, K = {K})")
+        ax.set_ylabel(f"delta (learning rate {lr0:g} K^-delta)")
+    return _save(fig, path, title, 110)
+
+
+def _edges(centres) -> tuple[float, float]:
+    """The outer edges of a row of equally spaced cell centres."""
+    centres = np.asarray(centres, float)
+    half = (centres[1] - centres[0]) / 2 if centres.size > 1 else 0.5
+    return float(centres[0] - half), float(centres[-1] + half)
 
 
 def plot_large_k(rows, points, path, *, title="") -> Path:

@@ -328,6 +328,17 @@ _PRESETS["escape-times"] = {
     "(about 15 minutes; --quick every other d)",
 }
 
+_PRESETS["phase-diagram"] = {
+    "name": "phase-diagram",
+    "job": "phase",
+    "seeds": 4,
+    "description": "the SGD phase diagram over width scalings: K = 8 erf students with output "
+    "scale K^-kappa and learning rate K^-delta on an M = 2 teacher, iid inputs N = 1000, label "
+    "noise 0.1, budget t = 1000; learns / plateau / noise-dominated / diverges on an 11 x 11 "
+    "grid from the ODEs, one cell of each regime simulated (about 3 minutes; --quick every other "
+    "grid point)",
+}
+
 PRESETS: Mapping[str, dict] = MappingProxyType(_PRESETS)
 
 

@@ -97,7 +97,7 @@ def run(
 
     save("running", files=files)
     jobs = {"online": _online, "erm": _erm, "bayes": _bayes, "committee": _committee,
-            "escape": _escape, "finite": _finite}  # fmt: skip
+            "escape": _escape, "finite": _finite, "phase": _phase}  # fmt: skip
     job = jobs[config["job"]]
     context = dict(
         progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
@@ -136,6 +136,12 @@ def _finite(config, out, **context):
     return run_finite(config, out, **context)
 
 
+def _phase(config, out, **context):
+    from .phase_job import run_phase
+
+    return run_phase(config, out, **context)
+
+
 def preflight(config: dict) -> None:
     """Refuse bad input of every curve before anything is computed (`build.preflight`; for
     the Bayes job, the prior and channel of its section)."""
@@ -153,6 +159,11 @@ def preflight(config: dict) -> None:
         from .escape_job import check_escape
 
         check_escape(config["escape"])
+        return
+    if config["job"] == "phase":
+        from .phase_job import check_phase
+
+        check_phase(config["phase"])
         return
     if config["job"] == "finite":
         from .finite_job import check_finite
