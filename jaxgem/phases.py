@@ -239,16 +239,18 @@ def phase_diagram(
     # the gradient flow depends on lr only through lr t: one solve at lr = 1 per kappa, as far
     # as the cells that neither diverged nor learnt need it
     undecided = ~diverged & ~(eg_final <= learn_fraction * null)
-    tau = np.unique(lrs * horizon)
-    tau = tau[: np.searchsorted(tau, (lrs[:, None] * horizon * undecided).max()) + 1]
-    drift = theory(
-        problem.replace(hyperparameters=Hyperparameters(lr=1.0, noise=noise)),
-        jnp.asarray(np.concatenate([[0.0], tau])), start=start, second_order=False,
-        stepsize_controller=controller, chunk=1,
-    )  # fmt: skip
-    drift_eg = np.asarray(drift.eg)[0, :, 1:]  # (C, tau)
-    needed = np.minimum(np.searchsorted(tau, lrs * horizon), len(tau) - 1)
-    eg_drift = np.where(undecided, drift_eg[:, needed].T, np.nan)  # (D, C): NaN where decided
+    eg_drift = np.full(eg_final.shape, np.nan)  # (D, C): NaN where decided
+    if undecided.any():
+        tau = np.unique(lrs * horizon)
+        tau = tau[: np.searchsorted(tau, (lrs[:, None] * horizon * undecided).max()) + 1]
+        drift = theory(
+            problem.replace(hyperparameters=Hyperparameters(lr=1.0, noise=noise)),
+            jnp.asarray(np.concatenate([[0.0], tau])), start=start, second_order=False,
+            stepsize_controller=controller, chunk=1,
+        )  # fmt: skip
+        drift_eg = np.asarray(drift.eg)[0, :, 1:]  # (C, tau)
+        needed = np.minimum(np.searchsorted(tau, lrs * horizon), len(tau) - 1)
+        eg_drift = np.where(undecided, drift_eg[:, needed].T, np.nan)
     labels = classify(eg_final, diverged, eg_drift, null, learn_fraction)
     return PhaseDiagram(kappas, deltas, labels, eg_final, eg_drift, times, eg, null, settings)
 

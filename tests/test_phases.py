@@ -24,6 +24,13 @@ def test_classify_reads_divergence_learning_and_the_gradient_flow():
     ]  # fmt: skip
 
 
+def test_a_grid_that_only_diverges_stops_at_once():
+    """lr = 8^3 = 512: every cell diverges, its solve stops at the divergence threshold, and no
+    gradient flow is solved (none is needed), so the call returns in seconds."""
+    d = phase_diagram([0.0, 1.0], [-3.0], jax.random.key(0), horizon=1000.0)
+    assert d.counts()["diverges"] == 2 and np.isnan(d.eg_drift).all()
+
+
 def test_phase_command_confirms_every_regime_by_simulation(tmp_path):
     """`jaxgem run phase-diagram --quick` (K = 8, M = 2, budget t = 1000) at N = 500 with 2
     seeds.
