@@ -175,11 +175,25 @@ DEFAULTS: dict = {
         "divergence": 50.0,  # diverged: an order parameter above it
         "confirm": True,  # simulate one cell of each regime (top-level seeds)
     },
+    "meanfield": {
+        # the wide-network limit: the particle flow of the units' overlaps (m_i, q_i) at several
+        # widths p, and online SGD of p-unit networks (output 1/p, lr = p lr0) beside the flow
+        # from their own particles (jaxgem.meanfield); erf, iid inputs
+        "flow_p": [10, 100, 1000, 3000],  # widths of the particle flow alone
+        "sgd_p": [100, 300, 1000],  # widths simulated by SGD (seeds: top-level seeds)
+        "d": 1000,  # input dimension of the simulations
+        "k": 1,  # teacher units
+        "lr0": 0.5,  # lr = p lr0: tau = lr0 t
+        "batch_size": 32,  # SGD's variance weight lr0 / batch_size
+        "spread": 0.5,  # initial overlaps m ~ N(0, spread^2), perpendicular norm 1
+        "tau_max": 4.0,
+        "n_records": 9,
+    },
     "curves": [],  # several curves side by side: partial configurations, each with a "label"
 }
 
 _CHOICES = {
-    ("job",): ("online", "erm", "bayes", "committee", "escape", "finite", "phase"),
+    ("job",): ("online", "erm", "bayes", "committee", "escape", "finite", "phase", "meanfield"),
     ("committee", "prior"): ("gaussian", "binary"),
     ("committee", "channel"): ("sign", "linear", "erf", "relu"),
     ("bayes", "prior"): ("gaussian", "rademacher", "gauss-bernoulli"),
@@ -223,6 +237,7 @@ _INTERVALS = {
 }
 _NUMBER_LISTS = {("training", "schedule_boundaries"), ("training", "schedule_factors"),
                  ("phase", "kappas"), ("phase", "deltas")}  # fmt: skip
+_POSITIVE_INT_LISTS = {("meanfield", "flow_p"), ("meanfield", "sgd_p")}
 _POSITIVE_INT = {
     ("data", "N"),
     ("data", "moment_samples"),
@@ -243,11 +258,15 @@ _POSITIVE_INT = {
     ("phase", "K"),
     ("phase", "M"),
     ("phase", "N"),
+    ("meanfield", "d"),
+    ("meanfield", "k"),
+    ("meanfield", "batch_size"),
 }
 _NON_NEGATIVE_INT = {("record", "test_set_size")}
 _POSITIVE_NUMBER = {("record", "t_max"), ("record", "save_every"), ("data", "moment_rtol"),
                     ("finite", "multipass_epochs"), ("phase", "lr0"),
-                    ("phase", "horizon")}  # fmt: skip
+                    ("phase", "horizon"), ("meanfield", "lr0"), ("meanfield", "spread"),
+                    ("meanfield", "tau_max")}  # fmt: skip
 _NUMBER = (int, float)
 
 
@@ -283,6 +302,15 @@ def _check_value(path: tuple, value, default) -> None:
     if path in _NUMBER_LISTS:
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
             raise ConfigError(f"{where} must be a list of numbers, got {value!r}")
+        return
+    if path in _POSITIVE_INT_LISTS:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            raise ConfigError(f"{where} must be a non-empty list of positive integers, got "
+                              f"{value!r}")  # fmt: skip
         return
     if path in _POSITIVE_INT or (path == ("data", "D") and value is not None):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

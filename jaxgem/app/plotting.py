@@ -20,6 +20,7 @@ __all__ = [
     "plot_escape",
     "plot_finite",
     "plot_phase",
+    "plot_meanfield",
 ]
 
 
@@ -344,6 +345,45 @@ def plot_phase(diagram, checks, path, *, title="") -> Path:
     for ax in axes:
         ax.set_xlabel(f"kappa (output scale K^-kappa, K = {K})")
         ax.set_ylabel(f"delta (learning rate {lr0:g} K^-delta)")
+    return _save(fig, path, title, 110)
+
+
+def plot_meanfield(flows: dict, comparisons, path, *, title="") -> Path:
+    """The wide-network limit: eg against `tau` of the particle flow at each width (lines) and
+    of SGD (markers, mean ± standard error; its own flow dashed) (left); the histogram of the
+    units' overlaps with the teacher at three times, SGD (filled, seeds pooled) against the flow
+    (outline), for the widest simulated network (right)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), dpi=120)
+    for i, (p, flow) in enumerate(flows.items()):
+        axes[0].plot(flow.tau, flow.eg, color=f"C{i}", label=f"particle flow, p = {p}")
+    for i, c in enumerate(comparisons):
+        S = c.eg_sim.shape[0]
+        sem = c.eg_sim.std(0, ddof=1) / np.sqrt(S) if S > 1 else None
+        axes[0].errorbar(c.tau, c.eg_sim.mean(0), yerr=sem, fmt="o", ms=4, color=f"C{i + 5}",
+                         label=f"SGD, p = {c.p}, d = {c.d} ({S} seeds)")  # fmt: skip
+        axes[0].plot(c.tau, c.eg_flow, "--", color=f"C{i + 5}", lw=0.8)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("tau = lr t / p")
+    axes[0].set_ylabel("eg")
+    axes[0].legend(fontsize=7)
+    axes[0].grid(alpha=0.3)
+    if comparisons:
+        c = comparisons[-1]
+        picks = sorted({0, len(c.tau) // 2, len(c.tau) - 1})
+        finite = np.isfinite(c.m_sim)  # a diverged seed's records end with NaN
+        edges = np.linspace(min(c.m_sim[finite].min(), c.m_flow.min()),
+                            max(c.m_sim[finite].max(), c.m_flow.max()), 26)  # fmt: skip
+        for i, r in enumerate(picks):
+            units = c.m_sim[:, r].ravel()
+            if np.isfinite(units).any():
+                axes[1].hist(units[np.isfinite(units)], edges, density=True, alpha=0.35,
+                             color=f"C{i}", label=f"SGD, tau = {c.tau[r]:g}")  # fmt: skip
+            axes[1].hist(c.m_flow[r], edges, density=True, histtype="step", color=f"C{i}", lw=1.5,
+                         label=f"flow, tau = {c.tau[r]:g}")  # fmt: skip
+        axes[1].set_xlabel(f"overlap m_i of a unit with the teacher (p = {c.p})")
+        axes[1].set_ylabel("density")
+        axes[1].legend(fontsize=7)
     return _save(fig, path, title, 110)
 
 

@@ -339,6 +339,17 @@ _PRESETS["phase-diagram"] = {
     "grid point)",
 }
 
+_PRESETS["mean-field"] = {
+    "name": "mean-field",
+    "job": "meanfield",
+    "seeds": 4,
+    "description": "the wide-network limit: the particle flow of the units' overlaps with the "
+    "teacher (erf, output 1/p) at p = 10, 100, 1000, 3000, and online SGD of p = 100, 300, 1000 "
+    "unit networks (d = 1000, lr = p/2, mini-batches of 32) beside the flow from their own "
+    "particles: eg and overlap histograms over time (about a minute; --quick p <= 1000 and SGD at "
+    "p = 100)",
+}
+
 PRESETS: Mapping[str, dict] = MappingProxyType(_PRESETS)
 
 

@@ -97,7 +97,8 @@ def run(
 
     save("running", files=files)
     jobs = {"online": _online, "erm": _erm, "bayes": _bayes, "committee": _committee,
-            "escape": _escape, "finite": _finite, "phase": _phase}  # fmt: skip
+            "escape": _escape, "finite": _finite, "phase": _phase,
+            "meanfield": _meanfield}  # fmt: skip
     job = jobs[config["job"]]
     context = dict(
         progress=progress, quick=quick, echo=echo, files=files, title=_title(config, overrides)
@@ -140,6 +141,12 @@ def _phase(config, out, **context):
     from .phase_job import run_phase
 
     return run_phase(config, out, **context)
+
+
+def _meanfield(config, out, **context):
+    from .meanfield_job import run_meanfield
+
+    return run_meanfield(config, out, **context)
 
 
 def preflight(config: dict) -> None:
