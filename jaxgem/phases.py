@@ -313,9 +313,11 @@ def confirm_phases(
         kept = eg[~blown, -1]
         mean = float(kept.mean()) if kept.size else np.nan
         error = float(kept.std(ddof=1) / np.sqrt(kept.size)) if kept.size > 1 else np.nan
-        drift = np.asarray(theory(trajectory, second_order=False).eg)[0, :, -1]
-        label = classify(mean, blown.mean() > 0.5, np.nanmean(drift), diagram.eg_null,
-                         s["learn_fraction"])  # fmt: skip
+        diverged = blown.mean() > 0.5
+        drift = np.nan  # the gradient flow only splits plateau from noise
+        if not diverged and not mean <= s["learn_fraction"] * diagram.eg_null:
+            drift = np.nanmean(np.asarray(theory(trajectory, second_order=False).eg)[0, :, -1])
+        label = classify(mean, diverged, drift, diagram.eg_null, s["learn_fraction"])
         i, j = diagram.cell(kappa, delta)
         checks.append(PhaseCheck(
             float(kappa), float(delta), LABELS[diagram.labels[i, j]], LABELS[int(label)], mean,
