@@ -51,8 +51,8 @@ def x64():
 # longest-processing-time-first rule). Approximate and only an order: a test missing here
 # runs after them, in file order.
 _SLOWEST = {
-    "test_phase_command_confirms_every_regime_by_simulation": 45,
-    "test_mean_field_command_sgd_follows_the_flow_and_the_flow_converges_in_p": 40,
+    "test_phase_command_confirms_every_regime_by_simulation": 32,
+    "test_mean_field_command_sgd_follows_the_flow_and_the_flow_converges_in_p": 16,
     "test_four_devices_give_the_numbers_of_one": 50,
     "test_fit_recovers_learning_rate_and_noise_from_a_simulation": 49,
     "test_default_run_writes_table_record_plot_and_trajectories": 49,
