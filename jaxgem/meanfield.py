@@ -318,7 +318,8 @@ def wide_problem(
         student=TwoLayerNetwork(W, jnp.ones(int(p)), "erf", output_scaling="1/K"),
         lr=p * lr0, batch_size=batch_size,
     )  # fmt: skip
-    return problem, particles_of(W @ W.T / d, W @ B.T / d, B @ B.T / d)
+    op = problem.data.order_parameters(problem.student, problem.teacher)
+    return problem, particles_of(op.Q, op.R, op.T)
 
 
 class WideComparison(NamedTuple):
@@ -369,7 +370,7 @@ def compare_with_sgd(
     taus = np.asarray(taus, float)
     trajectory = simulate(problem, jax.random.fold_in(key, 1), seeds=seeds, times=taus / lr0,
                           progress=progress, description=f"SGD, p = {p}")  # fmt: skip
-    T = np.asarray(problem.teacher.w @ problem.teacher.w.T) / d
+    T = problem.data.latent_overlap(problem.teacher.w, problem.teacher.w)
     flow = particle_flow(start, taus, P=T)
     R = len(taus)  # a run that stops early (diverged) has fewer records: NaN after them
     m_sim = _pad(np.asarray(trajectory.R[0])[..., 0], R)

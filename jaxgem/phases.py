@@ -346,15 +346,12 @@ def _starts(problem: Problem, key: jax.Array, kappas: np.ndarray) -> OrderParame
     """The order parameters of the networks `problem` draws for seed 0, with the readouts
     `K^-kappa` of every column: a batch of starts `(C,)`."""
     teachers, students = problem.networks(key, 1)
-    w, B = students.w[0], teachers.w[0]
-    N = w.shape[-1]
-    K, C = w.shape[0], len(kappas)
+    first = problem.data.overlaps(students.w[0], students.readout[0], teachers.w[0],
+                                  teachers.readout[0])  # fmt: skip
+    K, C = first.v.shape[-1], len(kappas)
     one = lambda a: jnp.broadcast_to(a, (C,) + a.shape)  # noqa: E731
-    v = jnp.asarray(float(K) ** -kappas, w.dtype)[:, None] * jnp.ones(K, w.dtype)
-    return OrderParameters(
-        Q=one(w @ w.T / N), R=one(w @ B.T / N), T=one(B @ B.T / N), v=v,
-        A=one(teachers.readout[0]),
-    )  # fmt: skip
+    v = jnp.asarray(float(K) ** -kappas, first.Q.dtype)[:, None] * jnp.ones(K, first.Q.dtype)
+    return OrderParameters(Q=one(first.Q), R=one(first.R), T=one(first.T), v=v, A=one(first.A))
 
 
 def _null(start: OrderParameters, activation: str) -> float:
