@@ -151,27 +151,52 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"jaxgem {jaxgem.__version__}"
 
 
+# The command as from a terminal: Ctrl-C raises KeyboardInterrupt. Otherwise the child inherits
+# the test run's handling, and a run started in the background (`pytest &` in a script, `nohup`)
+# ignores SIGINT: so would the child (measured: every xdist worker of such a run ignored it, and
+# both Ctrl-C tests waited out their 10 s). Set in the child's Python, not by a `preexec_fn`,
+# which would fork the multithreaded test process.
+_AS_FROM_A_TERMINAL = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('jaxgem', run_name='__main__', alter_sys=True)"
+)
+
+
 def _start(tmp_path, *arguments):
-    return subprocess.Popen(
-        [sys.executable, "-m", "jaxgem", "run", *arguments, "--out", str(tmp_path / "out")],
-        stdout=subprocess.PIPE,
+    """The command in a subprocess whose stderr a thread keeps reading into `process.lines`
+    (an undrained pipe would fill with progress lines and block the process, Ctrl-C or not)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _AS_FROM_A_TERMINAL, "run", *arguments, "--out",
+         str(tmp_path / "out")],
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+    )  # fmt: skip
+    process.lines = []
+    process.reader = threading.Thread(
+        target=lambda: process.lines.extend(iter(process.stderr.readline, "")), daemon=True
     )
+    process.reader.start()
+    return process
+
+
+def _stderr(process) -> str:
+    """Everything the (finished) process wrote to stderr."""
+    process.reader.join(timeout=10)
+    return "".join(process.lines)
 
 
 def _wait_for(process, text: str, limit: float = 90.0) -> None:
-    """Read the process's stderr until a line holds `text` (killing it after `limit` s)."""
-    guard = threading.Timer(limit, process.kill)
-    guard.start()
-    try:
-        for line in process.stderr:
-            if text in line:
-                return
-    finally:
-        guard.cancel()
-    raise AssertionError(f"no {text!r} before the run ended (rc {process.wait()})")
+    """Wait until a line of stderr holds `text` (killing the process after `limit` s)."""
+    deadline = time.monotonic() + limit
+    while not any(text in line for line in list(process.lines)):
+        if process.poll() is not None and not process.reader.is_alive():
+            raise AssertionError(f"no {text!r} before the run ended (rc {process.returncode})")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"no {text!r} within {limit} s")
+        time.sleep(0.05)
 
 
 def _interrupt(process) -> float:
@@ -194,7 +219,7 @@ def test_ctrl_c_inside_the_theory_is_honoured_at_once(tmp_path):
     _wait_for(process, "solving the ODE theory")
     assert _interrupt(process) < 3
     assert process.returncode == 130
-    assert "interrupted" in process.stderr.read()
+    assert "interrupted" in _stderr(process)
     out = tmp_path / "out"
     assert (out / "iid.npz").exists()  # the simulation was kept
     assert json.loads((out / "run.json").read_text())["status"] in ("running", "interrupted")

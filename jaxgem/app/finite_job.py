@@ -1,8 +1,8 @@
 """`job = "finite"`: learning from a fixed training set of `n = alpha N` samples of the run's
 data model, teacher and student (the online sections) — full-batch gradient descent and
 multi-pass SGD beside one-pass SGD with the same `n` samples, on one gradient-flow clock
-`tau` — with the exact linear theory where it holds (linear teacher and student on iid inputs,
-`jaxgem.finite.linear_gd_theory`)."""
+`tau` — with the exact linear theory where it holds (a linear teacher and student on any data
+model: the Gaussian covariate model of its covariances, `jaxgem.finite.gd_theory`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import jax
 import numpy as np
 
 from .. import finite
-from ..data import IIDGaussian
 from ..io import column_rows, save_csv
 from ..online import simulate
 from . import build
@@ -32,12 +31,6 @@ def check_finite(config: dict) -> None:
                               "hyperparameter setting (give one number)")  # fmt: skip
 
 
-def _linear_iid(problem) -> bool:
-    g, gt = problem.activations
-    return (isinstance(problem.data, IIDGaussian) and g.name == gt.name == "linear"
-            and problem.K == problem.M == 1 and not problem.train_second_layer)  # fmt: skip
-
-
 def run_finite(config, out: Path, *, progress, quick, echo, files, title, save):
     check_finite(config)
     section = config["finite"]
@@ -46,7 +39,7 @@ def run_finite(config, out: Path, *, progress, quick, echo, files, title, save):
         data = next(iter(build.data_models(config, data_key, out).values()))
     problem = build.problem(config, data)
     seeds, lr = config["seeds"], float(problem.hyperparameters.lr[0])
-    linear = _linear_iid(problem)
+    linear = finite.is_linear(problem)
     rows, runs = [], {}
     for alpha in section["alphas"][::2] if quick else section["alphas"]:
         with status(f"alpha = {alpha:g}: gradient descent, multi-pass SGD", enabled=progress), \
@@ -61,17 +54,14 @@ def run_finite(config, out: Path, *, progress, quick, echo, files, title, save):
                                 n_records=section["n_records"], progress=progress,
                                 description=f"one-pass SGD, alpha = {alpha:g}")  # fmt: skip
         theory = {}
-        if linear:  # from every seed's own start: |u0 - u*|^2 = 2 eg(0) for linear networks
-            start = gd.test[0, :, 0]
-            noise = float(problem.hyperparameters.noise[0])
-            for name, run, step_lr in (("gd", gd, lr), ("multipass", mp, lr / gd.N)):
+        if linear:  # from every seed's own teacher and start
+            for name, run in (("gd", gd), ("multipass", mp)):
                 try:
-                    th = finite.linear_gd_theory(alpha, step_lr, run.steps, noise=noise,
-                                                 Q0=2 * start, T=0.0)  # fmt: skip
+                    th = finite.gd_theory(problem, run_key, run)
                 except ValueError as error:  # a step beyond 2 / s_max: it diverges
                     echo(f"theory ({name}, alpha = {alpha:g}): {error}")
                     continue
-                theory[name] = (th.test.mean(0), th.train.mean(0))
+                theory[name] = (th.test[0].mean(0), th.train[0].mean(0))
         for name, run in (("gd", gd), ("multipass", mp)):
             predicted = theory.get(name, (np.full(len(run.steps), np.nan),) * 2)
             rows += column_rows(dict(

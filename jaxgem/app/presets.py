@@ -318,6 +318,22 @@ _PRESETS["finite-data"] = {
     "finite": {"alphas": [0.5, 1.5, 3.0], "gd_steps": 300, "multipass_epochs": 30},
 }
 
+_PRESETS["finite-data-features"] = {
+    **_PRESETS["finite-data"],
+    "name": "finite-data-features",
+    "description": "gradient descent and multi-pass SGD on n = alpha N reused samples of a sign "
+    "hidden manifold (N = 500, D = 250) against one-pass SGD on n fresh ones: linear teacher on "
+    "the latent, linear student on the features, label noise 0.5, alpha = 0.5, 1.5, 3; train and "
+    "test error against the theory of the Gaussian covariate model (about 15 s)",
+    "data": {
+        "model": "hidden_manifold",
+        "N": 500,
+        "D": 250,
+        "activation": "sign",
+        "gaussian_equivalent": False,
+    },  # fmt: skip
+}
+
 _PRESETS["escape-times"] = {
     "name": "escape-times",
     "job": "escape",

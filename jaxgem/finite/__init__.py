@@ -3,6 +3,7 @@ reuse `n = alpha N` samples, beside one-pass SGD; and the exact theory of linear
 by gradient descent on iid Gaussian inputs from the Marchenko–Pastur law (issue 16, item 4;
 Loureiro, lecture notes 2023, THEORY.md Sec. 6)."""
 
+from .covariate_theory import LinearStart, covariate_gd_theory, gd_theory, is_linear, linear_start
 from .descent import FiniteDataRun, TrainingSet, gradient_descent, multipass_sgd
 from .linear_theory import LinearGDTheory, linear_gd_theory
 
@@ -13,4 +14,9 @@ __all__ = [
     "multipass_sgd",
     "LinearGDTheory",
     "linear_gd_theory",
+    "covariate_gd_theory",
+    "gd_theory",
+    "is_linear",
+    "LinearStart",
+    "linear_start",
 ]

@@ -69,6 +69,7 @@ class FiniteDataRun(NamedTuple):
       `tau (H, R)`: the gradient-flow time of each run (module docstring).
     - `test (H, S, R)`: the generalisation error `eg` (from the order parameters, THEORY Sec. 1);
       `train (H, S, R)`: the training loss `(1/2n) sum (y - yhat)^2`, label noise included.
+    - `seeds (S,)`: the seeds (their networks and training sets come from `fold_in(key, seed)`).
     """
 
     method: str
@@ -80,6 +81,7 @@ class FiniteDataRun(NamedTuple):
     tau: np.ndarray
     test: np.ndarray
     train: np.ndarray
+    seeds: np.ndarray | None = None
 
     def mean(self, name: str = "test") -> np.ndarray:
         """`(H, R)`: the mean over seeds of `test` or `train` (inf or NaN once a seed
@@ -111,8 +113,9 @@ def _record_steps(total: int, n_records: int, spacing: str) -> np.ndarray:
         return np.unique(np.round(np.linspace(0, total, n_records)).astype(int))
     if spacing != "log":
         raise ValueError(f"spacing must be 'log' or 'linear', got {spacing!r}")
-    later = np.round(np.geomspace(1, total, n_records - 1)).astype(int)
-    return np.unique(np.concatenate([[0], later]))
+    # (geomspace of one point is its start: the last record must be `total` all the same)
+    later = np.round(np.geomspace(1, total, n_records - 1)).astype(int) if n_records > 2 else []
+    return np.unique(np.concatenate([[0], later, [total]])).astype(int)
 
 
 def _errors(problem: Problem, train_set: TrainingSet, students):
@@ -134,14 +137,14 @@ def _start(problem: Problem, train_set: TrainingSet):
     return jax.tree.map(lambda a: jnp.repeat(a[:, None], H, axis=1), train_set.students)
 
 
-def _finish(method, problem, train_set, steps, per_epoch, tau_per_step, records) -> FiniteDataRun:
+def _finish(method, problem, train_set, steps, per_epoch, tau_per_step, records, seeds):
     test, train = (np.moveaxis(np.asarray(a), 0, -1) for a in records)  # (H, S, R)
     lr = np.asarray(problem.hyperparameters.lr)
     N = problem.data.input_dim
     run = FiniteDataRun(
         method=method, alpha=train_set.n / N, N=N, n=train_set.n, steps=steps,
         epochs=steps / per_epoch, tau=lr[:, None] * tau_per_step * steps[None, :], test=test,
-        train=train,
+        train=train, seeds=seed_list(seeds),
     )  # fmt: skip
     if run.diverged().any():
         message = f"{method}: {int(run.diverged().sum())} runs diverged (errors inf or NaN)"
@@ -182,7 +185,7 @@ def gradient_descent(
                         (hyper.lr * N, hyper.lr_v * N, jnp.zeros_like(hyper.noise),
                          jnp.full_like(hyper.batch_size, n)))  # fmt: skip
     records = _gd(problem, train_set, _start(problem, train_set), hyper, jnp.asarray(steps_at))
-    return _finish("gd", problem, train_set, steps_at, 1.0, 1.0, records)
+    return _finish("gd", problem, train_set, steps_at, 1.0, 1.0, records, seeds)
 
 
 @eqx.filter_jit
@@ -254,7 +257,7 @@ def multipass_sgd(
         jax.random.fold_in(k, e), n))(jnp.arange(n_epochs)).reshape(-1))(order_keys)  # fmt: skip
     records = _multipass(problem, train_set, _start(problem, train_set), hyper, orders,
                          jnp.asarray(steps_at))  # fmt: skip
-    return _finish("multipass", problem, train_set, steps_at, float(n), 1.0 / N, records)
+    return _finish("multipass", problem, train_set, steps_at, float(n), 1.0 / N, records, seeds)
 
 
 @eqx.filter_jit
