@@ -201,3 +201,6 @@ def test_gradient_descent_on_hidden_manifold_features_follows_the_covariate_theo
         assert np.all(gd.test[0].min(axis=-1) > 0.5 * residual) and residual.min() > 0.1
     with pytest.raises(ValueError, match="linear student"):
         finite.gd_theory(gd_problem.replace(student=jaxgem.GaussianInit(2, "linear")), key, gd)
+    decay = jaxgem.Hyperparameters(lr=0.2, noise=0.5, weight_decay=0.1)
+    with pytest.raises(ValueError, match="weight decay"):
+        finite.gd_theory(gd_problem.replace(hyperparameters=decay), key, gd)

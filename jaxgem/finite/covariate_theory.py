@@ -145,10 +145,11 @@ def gd_theory(
 
 def is_linear(problem: Problem) -> bool:
     """Whether `gd_theory` applies: linear student of one unit with a fixed readout, linear
-    teacher, a data model to sample, plain (not spherical) steps."""
+    teacher, a data model to sample, plain steps (not spherical, no weight decay)."""
     g, gt = problem.activations
+    plain = not problem.spherical and not np.any(np.asarray(problem.hyperparameters.weight_decay))
     return (g.name == gt.name == "linear" and problem.K == 1 and not problem.train_second_layer
-            and not problem.is_limit and not problem.spherical)  # fmt: skip
+            and not problem.is_limit and plain)  # fmt: skip
 
 
 def linear_start(problem: Problem, key, seeds=1) -> LinearStart:
@@ -157,7 +158,7 @@ def linear_start(problem: Problem, key, seeds=1) -> LinearStart:
     if not is_linear(problem):
         raise ValueError(
             "the gradient-descent theory is for a linear student of one unit with a fixed "
-            "readout and a linear teacher, on a data model to sample"
+            "readout and a linear teacher, on a data model to sample, without weight decay"
         )
     data = problem.data
     keys, _ = seed_keys(key, seed_list(seeds))

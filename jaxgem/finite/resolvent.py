@@ -202,9 +202,8 @@ class SampleCovarianceContour:
         integral."""
         weights = np.atleast_2d(weights)
         lam, ratio = -self.z, self._ratio
-        h = self.kappa * (
-            weights @ (1 / self.shifted)
-        )  # kappa a^T (Omega + kappa)^-1 a: (S, nodes)
+        # kappa a^T (Omega + kappa)^-1 a and its derivative's form at l1 = l2: (S, nodes)
+        h = self.kappa * (weights @ (1 / self.shifted))
         df2 = ((self.omega[:, None] / self.shifted) ** 2).sum(0) / self.n
         dh = ratio**2 * (weights @ (self.omega[:, None] / self.shifted**2)) / (1 - df2)
         with np.errstate(all="ignore"):  # the diagonal, replaced below
