@@ -98,7 +98,6 @@ _SLOWEST = {
     "test_limit_is_the_average_of_the_sampled_spectral_theory": 18,
     "test_spherical_sgd_follows_its_ode_from_an_exact_start": 17,
     "test_curves_preset_writes_table_plot_and_record": 17,
-    "test_limit_theory_agrees_with_simulations_at_growing_N[250]": 17,
     "test_finite_data_command_matches_the_linear_theory": 17,
     "test_gradient_descent_on_hidden_manifold_features_follows_the_covariate_theory": 17,
     "test_fit_command_recovers_the_learning_rate_of_a_scheduled_run": 16,

@@ -116,7 +116,7 @@ def test_limit_is_the_average_of_the_sampled_spectral_theory():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("N", [250, 500, 1000])
+@pytest.mark.parametrize("N", [500, 1000])  # (250 as well until the suite outgrew 15 min)
 def test_limit_theory_agrees_with_simulations_at_growing_N(N):
     """Online SGD on the sign hidden manifold (D = N/2, K = M = 2 erf, eta = 0.2, 8 seeds) against
     the N, D -> infinity theory from each seed's initial overlaps: within three standard errors
