@@ -26,9 +26,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax.numpy as jnp
 import numpy as np
 
-from ..data import IIDGaussian
 from ..problem import Problem, seed_keys, seed_list
 from .descent import FiniteDataRun
 from .linear_theory import LinearGDTheory
@@ -170,17 +170,12 @@ def linear_start(problem: Problem, key, seeds=1) -> LinearStart:
     omega, U = np.asarray(spectrum.rho, float), np.asarray(spectrum.eigenvectors, float)
     N, D = data.input_dim, data.latent_dim
     u = readout[:, None] * np.asarray(students.w, float)[:, 0] / math.sqrt(N)  # (S, N)
-    A = np.asarray(teachers.readout, float)  # (S, M)
-    b = np.einsum("sm,smd->sd", A, np.asarray(teachers.w, float))  # the teacher's b sqrt D
-    if isinstance(data, IIDGaussian):  # Phi = 1
-        projected = b @ U / math.sqrt(D)
-    else:
-        _, phi = data.covariances()
-        projected = b @ np.asarray(phi, float).T @ U / math.sqrt(D)  # U^T Phi b
+    # the teacher's readouts summed into one vector b sqrt D: (S, D)
+    b = jnp.einsum("sm,smd->sd", teachers.readout, teachers.w)
+    projected = np.asarray(data.teacher_projections(spectrum, b), float) / math.sqrt(D)  # U^T Phi b
     keep = carries_variance(omega)
     beta = np.where(keep, projected / np.where(keep, omega, 1.0), 0.0)  # U^T beta
-    psi = data.latent_covariance()
-    T = np.einsum("sd,sd->s", b, b if psi is None else b @ np.asarray(psi, float)) / D
+    T = np.diagonal(np.asarray(data.latent_overlap(b, b), float))  # |b|^2 in the latent's metric
     residual = T - np.sum(omega * beta**2, axis=-1)
     start = (u @ U - beta) ** 2
     return LinearStart(omega, start, residual, float(readout[0] ** 2))
