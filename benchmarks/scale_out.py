@@ -3,9 +3,10 @@
 Every figure is measured in this run, each setting in its own process (the CPU device count is
 fixed when JAX starts):
 
-1. online SGD throughput (iid, K = M = 2 erf, N = 1000, 32 seeds) on 1 and 2 CPU devices, with
-   JAX's default random numbers and with `fast_random=True`, against the tuned NumPy loop of the
-   same step (benchmarks/online_sgd.py) in the same run;
+1. online SGD throughput (iid, K = M = 2 erf, N = 1000, 32 seeds) on 1 device pinned to one
+   core, 1 device and 2 CPU devices, with JAX's default random numbers and with
+   `fast_random=True`, against the tuned NumPy loop of the same step (benchmarks/online_sgd.py)
+   and the C++ loops of benchmarks/cpp_baseline.py in the same run;
 2. N = 1000, 4000, 16 000 with 32 seeds: seconds per sample-step against linear scaling from
    N = 1000, with the cache-sized seed groups (default) and with fixed groups of 8 (before);
 3. peak memory (resident set size above the idle process) at N = 10^4 and 10^5 against the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -39,7 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------------------ workers (subprocess)
-def _simulation(N, seeds, t_max, fast_random=False, group=None, data="iid"):
+def _simulation(N, seeds, t_max, fast_random=False, group=None, data="iid", cores=None, repeat=1):
+    """Seconds per sample-step of `simulate` once compiled (the best of `repeat` runs), with the
+    cores the run kept busy (process CPU time over wall time); `cores`: pin the process to these
+    CPU cores before JAX starts (Linux), e.g. one device on one core."""
+    if cores is not None:
+        os.sched_setaffinity(0, cores)
     import jax
 
     import jaxgem
@@ -61,12 +68,18 @@ def _simulation(N, seeds, t_max, fast_random=False, group=None, data="iid"):
     start = time.perf_counter()
     run(t_max / 10)
     first = time.perf_counter() - start
-    start = time.perf_counter()
-    run(t_max)
-    elapsed = time.perf_counter() - start
+    elapsed, busy = math.inf, 0.0
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        run(t_max)
+        wall = time.perf_counter() - start
+        if wall < elapsed:
+            elapsed, busy = wall, (time.process_time() - cpu) / wall
     sample_steps = t_max * N * seeds
     return {
         "devices": jax.device_count(),
+        "cores": len(os.sched_getaffinity(0)),
+        "cores_busy": busy,
         "first_call_s": first,
         "run_s": elapsed,
         "us_per_sample_step": 1e6 * elapsed / sample_steps,
@@ -238,30 +251,48 @@ def main() -> None:
 
 
 def throughput(N0, S, T, quick, numpy_loop, done):
+    """Section 1: 1 and 2 devices, and one device pinned to one core (the hardware of one device
+    when a CPU process makes one device per core), against the NumPy and C++ loops."""
+    from cpp_baseline import all_baselines
 
-    print(f"1. throughput, iid N = {N0}, {S} seeds (sample-steps per second)")
+    print(f"1. throughput, iid N = {N0}, {S} seeds (sample-steps per second, best of 3 runs)")
     numpy_step = numpy_loop("iid", N0, N0, 2000 if quick else 20000, "tuned")
+    cpp = all_baselines(N0, 2000 if quick else 20_000_000 // N0)
+    settings = [(1, False, [0]), (1, False, None), (2, False, None), (1, True, [0]),
+                (1, True, None), (2, True, None)]  # fmt: skip
+    if not hasattr(os, "sched_setaffinity"):
+        settings = [s for s in settings if s[2] is None]
     rows = {}
+    for devices, fast, cores in settings:
+        row = _in_process("simulation", devices, N=N0, seeds=S, t_max=T, fast_random=fast,
+                          cores=cores, repeat=1 if quick else 3)  # fmt: skip
+        rows[(devices, fast, row["cores"])] = row
+        rate = row["sample_steps_per_s"]
+        versus = ", ".join(f"{rate * s:.1f}x {n}" for n, s in cpp.items() if s is not None)
+        print(
+            f"   {devices} device(s) on {row['cores']} core(s) ({row['cores_busy']:.2f} busy), "
+            f"{'fast_random' if fast else 'default random'}: {rate:,.0f}/s "
+            f"({1e6 / rate:.2f} us per sample-step; {rate * numpy_step:.1f}x NumPy; {versus})"
+        )
+    cores = os.cpu_count()
+    speedup = {}
     for fast in (False, True):
-        for devices in (1, 2):
-            rows[(devices, fast)] = _in_process(
-                "simulation", devices, N=N0, seeds=S, t_max=T, fast_random=fast
-            )
-            rate = rows[(devices, fast)]["sample_steps_per_s"]
-            print(
-                f"   {devices} device(s), {'fast_random' if fast else 'default random'}: "
-                f"{rate:,.0f}/s ({1e6 / rate:.2f} us per sample-step, "
-                f"{rate * numpy_step:.1f}x the NumPy loop)"
-            )
-    speedup = {
-        str(fast): rows[(2, fast)]["sample_steps_per_s"] / rows[(1, fast)]["sample_steps_per_s"]
-        for fast in (False, True)
-    }
-    print(f"   2 devices / 1 device: default {speedup['False']:.2f}x, fast {speedup['True']:.2f}x")
+        two = rows[(2, fast, cores)]["sample_steps_per_s"]
+        speedup[str(fast)] = {
+            "vs_1_device": two / rows[(1, fast, cores)]["sample_steps_per_s"],
+            "vs_1_device_on_1_core": two / rows[(1, fast, 1)]["sample_steps_per_s"]
+            if (1, fast, 1) in rows else None,
+        }  # fmt: skip
+        print(f"   2 devices, {'fast' if fast else 'default'} random: "
+              + ", ".join(f"{v:.2f}x {k}" for k, v in speedup[str(fast)].items() if v))  # fmt: skip
     print(f"   NumPy loop (tuned float32, one seed): {numpy_step * 1e6:.1f} us per step")
+    for name, seconds in cpp.items():
+        shown = "unavailable" if seconds is None else f"{seconds * 1e6:.1f} us per step"
+        print(f"   C++ {name} (one seed, one process): {shown}")
     done("throughput", {
         "N": N0, "seeds": S, "t_max": T, "numpy_us_per_step": numpy_step * 1e6,
-        "runs": [{"devices": d, "fast_random": f, **r} for (d, f), r in rows.items()],
+        "cpp_us_per_step": {n: None if s is None else s * 1e6 for n, s in cpp.items()},
+        "runs": [{"devices": d, "fast_random": f, **r} for (d, f, _), r in rows.items()],
         "two_device_speedup": speedup,
     })  # fmt: skip
 

@@ -1,0 +1,63 @@
+"""The C++ baselines of jaxgem's online-SGD engine: the same step (iid inputs, K = M = 2 erf,
+one seed, one single-threaded process) compiled with `g++ -O3 -march=native` and timed here.
+
+- `loop`: plain loops over `std::vector` with `std::mt19937_64` and `std::normal_distribution`,
+  in float64 (as the reference C++ codes compute) or float32 (jaxgem's precision);
+- `armadillo`: the step as research C++ codes write it, Armadillo matrix expressions per step
+  (float64; needs Debian's libarmadillo-dev).
+
+    python benchmarks/cpp_baseline.py 1000    # microseconds per step of each available baseline
+
+Sources in `benchmarks/cpp/`. A baseline whose compiler or library is missing is reported as
+unavailable (None), never estimated.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SOURCES = Path(__file__).resolve().parent / "cpp"
+BASELINES = {  # name: (source, extra link flags, extra arguments)
+    "loop_float64": ("online_sgd_loop.cpp", [], ["double"]),
+    "loop_float32": ("online_sgd_loop.cpp", [], ["float"]),
+    "armadillo_float64": ("online_sgd_armadillo.cpp", ["-larmadillo"], []),
+}
+
+
+def seconds_per_step(name: str, N: int, steps: int) -> float | None:
+    """Seconds per SGD step of the C++ baseline `name` at input dimension `N` (one process, one
+    thread), or None where it cannot be built here."""
+    compiler = shutil.which("g++")
+    if compiler is None:
+        return None
+    source, link, arguments = BASELINES[name]
+    with tempfile.TemporaryDirectory() as folder:
+        binary = Path(folder) / "baseline"
+        built = subprocess.run(
+            [compiler, "-O3", "-march=native", "-o", str(binary), str(SOURCES / source), *link],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if built.returncode != 0:
+            return None
+        environment = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # one thread
+        result = subprocess.run(
+            [str(binary), str(N), str(steps), *arguments], capture_output=True, text=True,
+            check=True, env=environment,
+        )  # fmt: skip
+    return float(result.stdout.split()[0])
+
+
+def all_baselines(N: int, steps: int) -> dict[str, float | None]:
+    """`seconds_per_step` of every baseline."""
+    return {name: seconds_per_step(name, N, steps) for name in BASELINES}
+
+
+if __name__ == "__main__":
+    N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    for name, seconds in all_baselines(N, 20_000_000 // N).items():
+        shown = "unavailable" if seconds is None else f"{1e6 * seconds:.2f} us per step"
+        print(f"{name:<20} N = {N}: {shown}")
