@@ -268,11 +268,10 @@ def throughput(N0, S, T, quick, numpy_loop, done):
                           cores=cores, repeat=1 if quick else 3)  # fmt: skip
         rows[(devices, fast, row["cores"])] = row
         rate = row["sample_steps_per_s"]
-        versus = ", ".join(f"{rate * s:.1f}x {n}" for n, s in cpp.items() if s is not None)
         print(
             f"   {devices} device(s) on {row['cores']} core(s) ({row['cores_busy']:.2f} busy), "
             f"{'fast_random' if fast else 'default random'}: {rate:,.0f}/s "
-            f"({1e6 / rate:.2f} us per sample-step; {rate * numpy_step:.1f}x NumPy; {versus})"
+            f"({1e6 / rate:.2f} us per sample-step; {rate * numpy_step:.1f}x the NumPy loop)"
         )
     cores = os.cpu_count()
     speedup = {}
@@ -286,8 +285,12 @@ def throughput(N0, S, T, quick, numpy_loop, done):
         print(f"   2 devices, {'fast' if fast else 'default'} random: "
               + ", ".join(f"{v:.2f}x {k}" for k, v in speedup[str(fast)].items() if v))  # fmt: skip
     print(f"   NumPy loop (tuned float32, one seed): {numpy_step * 1e6:.1f} us per step")
+    two = [rows[(2, fast, cores)]["sample_steps_per_s"] for fast in (False, True)]
     for name, seconds in cpp.items():
-        shown = "unavailable" if seconds is None else f"{seconds * 1e6:.1f} us per step"
+        shown = "unavailable" if seconds is None else (
+            f"{seconds * 1e6:.1f} us per step; 2 devices {two[0] * seconds:.1f}x faster "
+            f"({two[1] * seconds:.1f}x with fast_random)"
+        )  # fmt: skip
         print(f"   C++ {name} (one seed, one process): {shown}")
     done("throughput", {
         "N": N0, "seeds": S, "t_max": T, "numpy_us_per_step": numpy_step * 1e6,

@@ -5,7 +5,7 @@
 // reference C++ codes; benchmarks/cpp_baseline.py compiles and times it when Armadillo is
 // installed (Debian: libarmadillo-dev).
 //
-//   g++ -O3 -march=native -o online_sgd_armadillo online_sgd_armadillo.cpp -larmadillo
+//   g++ -O3 [-march=native] -o online_sgd_armadillo online_sgd_armadillo.cpp -larmadillo
 //   ./online_sgd_armadillo N STEPS    # prints: seconds_per_step checksum
 #include <armadillo>
 #include <chrono>

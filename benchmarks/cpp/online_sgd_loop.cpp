@@ -7,7 +7,7 @@
 // Random numbers: std::mt19937_64 and std::normal_distribution, as the C++ standard library gives
 // them (the generator armadillo's randn uses in C++11 mode).
 //
-//   g++ -O3 -march=native -o online_sgd_loop online_sgd_loop.cpp
+//   g++ -O3 [-march=native] -o online_sgd_loop online_sgd_loop.cpp
 //   ./online_sgd_loop N STEPS float|double    # prints: seconds_per_step checksum
 #include <chrono>
 #include <cmath>
