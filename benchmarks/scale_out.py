@@ -78,7 +78,9 @@ def _simulation(N, seeds, t_max, fast_random=False, group=None, data="iid", core
     sample_steps = t_max * N * seeds
     return {
         "devices": jax.device_count(),
-        "cores": len(os.sched_getaffinity(0)),
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "cores_busy": busy,
         "first_call_s": first,
         "run_s": elapsed,
@@ -266,26 +268,25 @@ def throughput(N0, S, T, quick, numpy_loop, done):
     for devices, fast, cores in settings:
         row = _in_process("simulation", devices, N=N0, seeds=S, t_max=T, fast_random=fast,
                           cores=cores, repeat=1 if quick else 3)  # fmt: skip
-        rows[(devices, fast, row["cores"])] = row
+        rows[(devices, fast, cores is not None)] = row  # pinned to one core, or free
         rate = row["sample_steps_per_s"]
         print(
             f"   {devices} device(s) on {row['cores']} core(s) ({row['cores_busy']:.2f} busy), "
             f"{'fast_random' if fast else 'default random'}: {rate:,.0f}/s "
             f"({1e6 / rate:.2f} us per sample-step; {rate * numpy_step:.1f}x the NumPy loop)"
         )
-    cores = os.cpu_count()
     speedup = {}
     for fast in (False, True):
-        two = rows[(2, fast, cores)]["sample_steps_per_s"]
+        two = rows[(2, fast, False)]["sample_steps_per_s"]
         speedup[str(fast)] = {
-            "vs_1_device": two / rows[(1, fast, cores)]["sample_steps_per_s"],
-            "vs_1_device_on_1_core": two / rows[(1, fast, 1)]["sample_steps_per_s"]
-            if (1, fast, 1) in rows else None,
+            "vs_1_device": two / rows[(1, fast, False)]["sample_steps_per_s"],
+            "vs_1_device_on_1_core": two / rows[(1, fast, True)]["sample_steps_per_s"]
+            if (1, fast, True) in rows else None,
         }  # fmt: skip
         print(f"   2 devices, {'fast' if fast else 'default'} random: "
               + ", ".join(f"{v:.2f}x {k}" for k, v in speedup[str(fast)].items() if v))  # fmt: skip
     print(f"   NumPy loop (tuned float32, one seed): {numpy_step * 1e6:.1f} us per step")
-    two = [rows[(2, fast, cores)]["sample_steps_per_s"] for fast in (False, True)]
+    two = [rows[(2, fast, False)]["sample_steps_per_s"] for fast in (False, True)]
     for name, seconds in cpp.items():
         shown = "unavailable" if seconds is None else (
             f"{seconds * 1e6:.1f} us per step; 2 devices {two[0] * seconds:.1f}x faster "
