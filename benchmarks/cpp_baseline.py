@@ -32,33 +32,40 @@ BUILDS = {"O3": ["-O3"], "native": ["-O3", "-march=native"]}
 BASELINES = [f"{program}_{build}" for program in PROGRAMS for build in BUILDS]
 
 
-def seconds_per_step(name: str, N: int, steps: int) -> float | None:
-    """Seconds per SGD step of the C++ baseline `name` at input dimension `N` (one process, one
-    thread), or None where it cannot be built here."""
-    compiler = shutil.which("g++")
-    if compiler is None:
-        return None
-    program, build = name.rsplit("_", 1)
-    source, link, arguments = PROGRAMS[program]
-    with tempfile.TemporaryDirectory() as folder:
-        binary = Path(folder) / "baseline"
-        built = subprocess.run(
-            [compiler, *BUILDS[build], "-o", str(binary), str(SOURCES / source), *link],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if built.returncode != 0:
-            return None
-        environment = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # one thread
-        result = subprocess.run(
-            [str(binary), str(N), str(steps), *arguments], capture_output=True, text=True,
-            check=True, env=environment,
-        )  # fmt: skip
-    return float(result.stdout.split()[0])
+def _build(compiler: str, source: str, build: str, link: list[str], folder: Path) -> Path | None:
+    """Compile `source` with the flags of `build` into `folder`; None if it does not build."""
+    binary = folder / f"{Path(source).stem}_{build}"
+    built = subprocess.run(
+        [compiler, *BUILDS[build], "-o", str(binary), str(SOURCES / source), *link],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return binary if built.returncode == 0 else None
 
 
 def all_baselines(N: int, steps: int) -> dict[str, float | None]:
-    """`seconds_per_step` of every baseline."""
-    return {name: seconds_per_step(name, N, steps) for name in BASELINES}
+    """Seconds per SGD step of every C++ baseline at input dimension `N` (one process, one
+    thread), or None for one that cannot be built here; each source is compiled once per
+    build."""
+    compiler = shutil.which("g++")
+    results: dict[str, float | None] = dict.fromkeys(BASELINES)
+    if compiler is None:
+        return results
+    environment = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # one thread
+    with tempfile.TemporaryDirectory() as folder:
+        binaries = {}
+        for name in BASELINES:
+            program, build = name.rsplit("_", 1)
+            source, link, arguments = PROGRAMS[program]
+            if (source, build) not in binaries:
+                binaries[source, build] = _build(compiler, source, build, link, Path(folder))
+            binary = binaries[source, build]
+            if binary is not None:
+                result = subprocess.run(
+                    [str(binary), str(N), str(steps), *arguments], capture_output=True,
+                    text=True, check=True, env=environment,
+                )  # fmt: skip
+                results[name] = float(result.stdout.split()[0])
+    return results
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import tempfile
 _FLAGS = ["--xla_cpu_multi_thread_eigen=false", "--xla_llvm_disable_expensive_passes=true"]
 # And, on the XLA of jaxlib 0.10 (where it was measured; another XLA may not know it, and an
 # unknown flag aborts): its former loop emitters, which compile these many small programs faster
-# (measured: test_minibatch.py and test_spectral.py 109 -> 75 s, test_ode.py 60 -> 51 s, the
+# (measured: test_minibatch.py and test_spectral.py 109 -> 72 s, test_ode.py 60 -> 51 s, the
 # suite 838-915 -> 680 s; the simulations run as fast). The programs are the same; the machine
 # code differs.
 try:
