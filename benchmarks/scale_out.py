@@ -5,7 +5,8 @@ fixed when JAX starts):
 
 1. online SGD throughput (iid, K = M = 2 erf, N = 1000, 32 seeds) on 1 device pinned to one
    core, 1 device and 2 CPU devices, with JAX's default random numbers and with
-   `fast_random=True`, against the tuned NumPy loop of the same step (benchmarks/online_sgd.py)
+   `fast_random=True`, against the tuned NumPy loop of the same step (benchmarks/online_sgd.py),
+   the cost of a normal number (`jax.random.normal` against `jaxgem.threefry.normal`)
    and the C++ loops of benchmarks/cpp_baseline.py in the same run;
 2. N = 1000, 4000, 16 000 with 32 seeds: seconds per sample-step against linear scaling from
    N = 1000, with the cache-sized seed groups (default) and with fixed groups of 8 (before);
@@ -161,7 +162,31 @@ def _ode_grid(points, chunk, N=500, t_max=50.0):
             "eg_final_mean": float(np.nanmean(eg[:, 0, -1]))}  # fmt: skip
 
 
+def _normals(cores=None, group=8, steps=100, N=1000, repeat=7):
+    """Nanoseconds per normal number of one seed group's block of inputs (`vmap` over the
+    group's keys), `jax.random.normal` against `jaxgem.threefry.normal` (the same numbers)."""
+    if cores is not None:
+        os.sched_setaffinity(0, cores)
+    import jax
+
+    from jaxgem import threefry
+
+    keys = jax.random.split(jax.random.key(0), group)
+    result = {}
+    for name, draw in (("jax", jax.random.normal), ("jaxgem", threefry.normal)):
+        block = jax.jit(jax.vmap(lambda k, draw=draw: draw(k, (steps, N))))
+        block(keys).block_until_ready()
+        best = math.inf
+        for _ in range(repeat):
+            start = time.perf_counter()
+            block(keys).block_until_ready()
+            best = min(best, time.perf_counter() - start)
+        result[f"{name}_ns"] = 1e9 * best / (group * steps * N)
+    return result
+
+
 WORKERS = {
+    "normals": _normals,
     "simulation": _simulation,
     "peak_memory": _peak_memory,
     "compiled_job": _compiled_job,
@@ -286,6 +311,11 @@ def throughput(N0, S, T, quick, numpy_loop, done):
         print(f"   2 devices, {'fast' if fast else 'default'} random: "
               + ", ".join(f"{v:.2f}x {k}" for k, v in speedup[str(fast)].items() if v))  # fmt: skip
     print(f"   NumPy loop (tuned float32, one seed): {numpy_step * 1e6:.1f} us per step")
+    normals = _in_process("normals", 1, cores=[0] if hasattr(os, "sched_setaffinity") else None)
+    print(
+        f"   normal numbers on one core: jax.random.normal {normals['jax_ns']:.2f} ns, "
+        f"jaxgem.threefry.normal {normals['jaxgem_ns']:.2f} ns (the same numbers)"
+    )
     two = [rows[(2, fast, False)]["sample_steps_per_s"] for fast in (False, True)]
     for name, seconds in cpp.items():
         shown = "unavailable" if seconds is None else (
@@ -296,6 +326,7 @@ def throughput(N0, S, T, quick, numpy_loop, done):
     done("throughput", {
         "N": N0, "seeds": S, "t_max": T, "numpy_us_per_step": numpy_step * 1e6,
         "cpp_us_per_step": {n: None if s is None else s * 1e6 for n, s in cpp.items()},
+        "normals_ns_on_one_core": normals,
         "runs": [{"devices": d, "fast_random": f, **r} for (d, f, _), r in rows.items()],
         "two_device_speedup": speedup,
     })  # fmt: skip

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import threefry
 from ..gaussian import psd_root
 from .base import CovarianceDataModel, DataModel
 
@@ -116,8 +117,8 @@ class GaussianEquivalent(CovarianceDataModel):
 
     def sample(self, key, n):
         ckey, zkey = jax.random.split(key)
-        c = jax.random.normal(ckey, (n, self.latent_dim), self.phi.dtype)
-        z = jax.random.normal(zkey, (n, self.input_dim), self.phi.dtype)
+        c = threefry.normal(ckey, (n, self.latent_dim), self.phi.dtype)
+        z = threefry.normal(zkey, (n, self.input_dim), self.phi.dtype)
         if self.psi is None:
             return c @ self.phi.T + z @ self.noise_factor.T, c
         c = c @ self.latent_factor.T

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import threefry
 from ..generators.base import Generator
 from ..generators.moments import Moments, estimate_moments
 from .base import CovarianceDataModel
@@ -76,7 +76,7 @@ class GeneratorData(CovarianceDataModel):
         return None
 
     def sample(self, key, n):
-        c = jax.random.normal(key, (n, self.latent_dim), self.omega.dtype)
+        c = threefry.normal(key, (n, self.latent_dim), self.omega.dtype)
         return self.generator.batch(c).astype(self.omega.dtype) - self.mean, c
 
     def covariances(self):

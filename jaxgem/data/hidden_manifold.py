@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .. import threefry
 from ..activations import Activation, get_activation
 from ..networks import check_size
 from ..order_parameters import pair_covariances
@@ -145,7 +146,7 @@ class HiddenManifold(CovarianceDataModel):
         return HiddenManifoldLimit(self.delta, self.activation, n_nodes=n_nodes)
 
     def sample(self, key, n):
-        c = jax.random.normal(key, (n, self.latent_dim), self.F.dtype)
+        c = threefry.normal(key, (n, self.latent_dim), self.F.dtype)
         x = self.activation(c @ self.F.T / math.sqrt(self.latent_dim)) - self.mean
         return x, c
 

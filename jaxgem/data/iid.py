@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
+from .. import threefry
 from ..networks import check_size
 from .base import DataModel
 
@@ -48,7 +48,7 @@ class IIDGaussian(DataModel):
         return None
 
     def sample(self, key, n):
-        x = jax.random.normal(key, (n, self.N), self.dtype)
+        x = threefry.normal(key, (n, self.N), self.dtype)
         return x, x
 
     def covariances(self):
