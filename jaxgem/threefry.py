@@ -2,15 +2,16 @@
 
 On a CPU, JAX lowers its threefry-2x32 hash (Salmon et al., "Parallel random numbers: as easy as
 1, 2, 3", SC 2011) as a rolled loop over its five groups of rounds, which passes over the whole
-array of counters five times. Written out round by round it draws the same bits about 2x faster
-(benchmarks/scale_out.py). Left to itself XLA then fuses the hash with the uniform-to-normal
-transform (`erf_inv`) into one loop that is no faster than JAX's, so the bits are drawn in a loop
-of their own (`lax.map` over two halves), which XLA does not fuse with what follows.
+array of counters five times. Written out round by round it draws the same bits about 2x faster.
+Left to itself XLA then fuses the hash with the uniform-to-normal transform (`erf_inv`) into one
+loop that is no faster than JAX's, so the bits are drawn in a loop of their own (`lax.map` over
+two halves), which XLA does not fuse with what follows: normal numbers come about 1.4x faster on
+one core (benchmarks/scale_out.py, section 1).
 
 `normal(key, shape, dtype)` returns exactly `jax.random.normal(key, shape, dtype)` (bit for bit;
 tests/test_threefry.py) whenever JAX's default random numbers are in use: a threefry key and
 `jax_threefry_partitionable` on. Otherwise (another PRNG, the older threefry layout of
-`fast_random`) it is `jax.random.normal` itself.
+`fast_random`), on a GPU or TPU and for 2^32 numbers or more it is `jax.random.normal` itself.
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ def _is_default(key) -> bool:
 
 
 def random_bits(key, shape: tuple[int, ...]):
-    """`jax.random.bits(key, shape, jnp.uint32)` for a default key (see `_is_default`): the hash
-    of each element's flat index, its two output words combined by exclusive or, drawn in a loop
-    of its own."""
+    """`jax.random.bits(key, shape, jnp.uint32)`. For a default key (see `_is_default`) and fewer
+    than 2^32 numbers: the hash of each element's flat index, its two output words combined by
+    exclusive or, drawn in a loop of its own."""
+    shape = tuple(shape)
     size = math.prod(shape)
-    if size >= 2**32:
-        raise ValueError(f"at most 2^32 - 1 numbers per draw, asked for {size}")
+    if not (0 < size < 2**32 and _is_default(key)):
+        return jax.random.bits(key, shape, jnp.uint32)
     k0, k1 = jax.random.key_data(key)
     halves = 2 if size % 2 == 0 and size > 1 else 1
     length = size // halves
@@ -90,8 +92,8 @@ def normal(key, shape: tuple[int, ...], dtype=jnp.float32):
     """Standard normal numbers: `jax.random.normal(key, shape, dtype)`, drawn faster in float32
     with JAX's default random numbers on a CPU (bit for bit the same). On a GPU or TPU, whose
     threefry is not a rolled loop, and for other keys or precisions, `jax.random.normal`."""
-    dtype = jnp.dtype(dtype)
-    faster = dtype == jnp.float32 and jax.default_backend() == "cpu" and math.prod(shape) > 0
-    if not (faster and _is_default(key)):
+    dtype, shape = jnp.dtype(dtype), tuple(shape)
+    faster = dtype == jnp.float32 and jax.default_backend() == "cpu"
+    if not (faster and 0 < math.prod(shape) < 2**32 and _is_default(key)):
         return jax.random.normal(key, shape, dtype)
-    return _normal_from_bits(random_bits(key, tuple(shape)), dtype)
+    return _normal_from_bits(random_bits(key, shape), dtype)
