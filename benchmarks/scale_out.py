@@ -6,8 +6,9 @@ fixed when JAX starts):
 1. online SGD throughput (iid, K = M = 2 erf, N = 1000, 32 seeds) on 1 device pinned to one
    core, 1 device and 2 CPU devices, with JAX's default random numbers and with
    `fast_random=True`, against the tuned NumPy loop of the same step (benchmarks/online_sgd.py),
-   the cost of a normal number (`jax.random.normal` against `jaxgem.threefry.normal`)
-   and the C++ loops of benchmarks/cpp_baseline.py in the same run;
+   the cost of a normal number (`jax.random.normal` against `jaxgem.threefry.normal`), two
+   independent one-core processes of half the seeds each (the machine's own ceiling), and the
+   C++ loops of benchmarks/cpp_baseline.py in the same run;
 2. N = 1000, 4000, 16 000 with 32 seeds: seconds per sample-step against linear scaling from
    N = 1000, with the cache-sized seed groups (default) and with fixed groups of 8 (before);
 3. peak memory (resident set size above the idle process) at N = 10^4 and 10^5 against the
@@ -194,14 +195,27 @@ WORKERS = {
 }
 
 
-def _in_process(kind: str, devices: int = 1, env: dict | None = None, **kwargs) -> dict:
-    """Run a worker in a fresh process with `devices` CPU devices; its JSON result."""
+def _start(kind: str, devices: int = 1, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    """Start a worker in a fresh process with `devices` CPU devices."""
     environment = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), **(env or {}))
     command = [sys.executable, __file__, "--worker", kind, json.dumps(kwargs)]
-    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT)
-    if result.returncode != 0:
-        raise RuntimeError(f"{kind} {kwargs} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
+def _result(worker: subprocess.Popen) -> dict:
+    """A started worker's JSON result."""
+    out, err = worker.communicate()
+    if worker.returncode != 0:
+        raise RuntimeError(f"{worker.args[3:]} failed:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _in_process(kind: str, devices: int = 1, env: dict | None = None, **kwargs) -> dict:
+    """Run a worker in a fresh process with `devices` CPU devices; its JSON result."""
+    return _result(_start(kind, devices, env, **kwargs))
 
 
 def _whole_process(out: Path, cache: Path) -> float:
@@ -300,6 +314,22 @@ def throughput(N0, S, T, quick, numpy_loop, done):
             f"{'fast_random' if fast else 'default random'}: {rate:,.0f}/s "
             f"({1e6 / rate:.2f} us per sample-step; {rate * numpy_step:.1f}x the NumPy loop)"
         )
+    # the machine's own ceiling: two independent processes, one core and half the seeds each
+    ceiling = None
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        pair = [
+            _start(
+                "simulation", 1, N=N0, seeds=S // 2, t_max=T, cores=[core], repeat=1 if quick else 3
+            )
+            for core in sorted(os.sched_getaffinity(0))[:2]
+        ]
+        ceiling = sum(_result(worker)["sample_steps_per_s"] for worker in pair)
+        free = rows[(1, False, False)]["sample_steps_per_s"]
+        print(
+            f"   2 independent processes, one core and {S // 2} seeds each: {ceiling:,.0f}/s "
+            f"together ({1e6 / ceiling:.2f} us; {ceiling / free:.2f}x 1 device, 2 devices reach "
+            f"{rows[(2, False, False)]['sample_steps_per_s'] / ceiling:.0%} of it)"
+        )  # fmt: skip
     speedup = {}
     for fast in (False, True):
         two = rows[(2, fast, False)]["sample_steps_per_s"]
@@ -327,6 +357,7 @@ def throughput(N0, S, T, quick, numpy_loop, done):
         "N": N0, "seeds": S, "t_max": T, "numpy_us_per_step": numpy_step * 1e6,
         "cpp_us_per_step": {n: None if s is None else s * 1e6 for n, s in cpp.items()},
         "normals_ns_on_one_core": normals,
+        "two_pinned_processes_sample_steps_per_s": ceiling,
         "runs": [{"devices": d, "fast_random": f, **r} for (d, f, _), r in rows.items()],
         "two_device_speedup": speedup,
     })  # fmt: skip

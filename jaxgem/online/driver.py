@@ -79,7 +79,7 @@ def simulate(
     - `seed_group`: seeds advanced together on a device (default: as many as keep a block of
       inputs within a few MiB of cache, `online.engine.seed_group`; at most 8).
     - `fast_random`: draw the inputs with JAX's older, non-partitionable threefry layout
-      (`jax.threefry_partitionable(False)`), 1.0-1.2x faster on a CPU; other random numbers
+      (`jax.threefry_partitionable(False)`), 1.0-1.25x faster on a CPU; other random numbers
       with the same statistics. JAX's default is kept unless asked.
 
     **Returns:** a `Trajectory` with arrays `(H, S, R, ...)`, carrying `problem`.
