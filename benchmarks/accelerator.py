@@ -16,7 +16,7 @@ A sample-step is one SGD step of one seed. Each setting is timed twice, at two l
 the marginal rate (the difference of the two) leaves out the fixed cost of a call (drawing the
 networks, moving the initial weights to the host for the theory, the records).
 
-    python benchmarks/accelerator.py                 # on a GPU: about 4 minutes
+    python benchmarks/accelerator.py                 # on a GPU: about 5 minutes
     python benchmarks/accelerator.py --quick         # a smoke run at small sizes, any device
 
 Prints a table and writes JSON (default `benchmarks/results/accelerator.json`) after every
