@@ -53,7 +53,7 @@ def _is_default(key) -> bool:
         typed
         and key.shape == ()
         and str(jax.random.key_impl(key)) == "threefry2x32"
-        and bool(jax.config.jax_threefry_partitionable)
+        and bool(getattr(jax.config, "jax_threefry_partitionable", False))
     )
 
 
