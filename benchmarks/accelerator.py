@@ -28,14 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from scale_out import _whole_process, memory_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,24 +57,13 @@ def _peak_bytes() -> int | None:
 def command_line(quick: bool, done) -> None:
     """Section 1: the main job as whole processes, cold and warm, and its agreement."""
     print("1. jaxgem run iid-plateau as whole processes")
-    row = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(folder / "cache"))
         extra = ["--set", "record.t_max=20"] if quick else []
-        for name in ("cold", "warm"):
-            start = time.perf_counter()
-            result = subprocess.run(
-                [sys.executable, "-m", "jaxgem", "run", "iid-plateau", "--out",
-                 str(folder / name), "--no-progress", *extra],
-                capture_output=True, text=True, env=env, cwd=ROOT,
-            )  # fmt: skip
-            row[f"{name}_s"] = time.perf_counter() - start
-            if result.returncode != 0:
-                row["error"] = result.stderr[-2000:]
-                print(f"   {name}: failed\n{result.stderr[-2000:]}")
-                done("command_line", row)
-                return
+        row = {
+            f"{name}_s": _whole_process(folder / name, folder / "cache", *extra)
+            for name in ("cold", "warm")
+        }
         table = np.genfromtxt(folder / "warm" / "eg.csv", delimiter=",", names=True)
         record = json.loads((folder / "warm" / "run.json").read_text())
     gap = np.abs(table["eg_mean"] - table["eg_theory"])
@@ -171,9 +158,6 @@ def throughput(quick: bool, deadline: float, done) -> None:
     """Section 3: sample-steps per second at large N with many seeds, default and tuned."""
     from jaxgem.online import default_steps_per_block
     from jaxgem.online.engine import seed_group
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from scale_out import memory_model
 
     seeds = 64 if quick else 1000
     # (N, seed group, steps per block, fast_random); None: the default. The defaults come first

@@ -218,13 +218,18 @@ def _in_process(kind: str, devices: int = 1, env: dict | None = None, **kwargs) 
     return _result(_start(kind, devices, env, **kwargs))
 
 
-def _whole_process(out: Path, cache: Path) -> float:
+def _whole_process(out: Path, cache: Path, *options: str) -> float:
+    """Seconds `jaxgem run iid-plateau [options]` takes as a whole process, writing into `out`
+    with the compilation cache in `cache`; its error output if it fails."""
     environment = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(cache))
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "jaxgem", "run", "iid-plateau", "--out", str(out), "--no-progress"],
-        check=True, capture_output=True, env=environment, cwd=out.parent,
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxgem", "run", "iid-plateau", "--out", str(out), "--no-progress",
+         *options],
+        capture_output=True, text=True, env=environment, cwd=ROOT,
     )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"jaxgem run iid-plateau failed:\n{result.stderr[-2000:]}")
     return time.perf_counter() - start
 
 

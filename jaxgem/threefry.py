@@ -46,11 +46,13 @@ def _threefry2x32(k0, k1, x0, x1):
     return x0, x1
 
 
-def _is_default(key) -> bool:
-    """Whether `key` draws JAX's default random numbers: a typed threefry key, partitionable."""
+def _drawn_here(key, size: int) -> bool:
+    """Whether this module draws `size` numbers for `key`: JAX's default random numbers (a typed
+    threefry key, partitionable) and 1 to 2^32 - 1 numbers (one counter word)."""
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     return (
-        typed
+        0 < size < 2**32
+        and typed
         and key.shape == ()
         and str(jax.random.key_impl(key)) == "threefry2x32"
         and bool(getattr(jax.config, "jax_threefry_partitionable", False))
@@ -58,12 +60,12 @@ def _is_default(key) -> bool:
 
 
 def random_bits(key, shape: tuple[int, ...]):
-    """`jax.random.bits(key, shape, jnp.uint32)`. For a default key (see `_is_default`) and fewer
-    than 2^32 numbers: the hash of each element's flat index, its two output words combined by
-    exclusive or, drawn in a loop of its own."""
+    """`jax.random.bits(key, shape, jnp.uint32)`. For JAX's default keys and fewer than 2^32
+    numbers (`_drawn_here`): the hash of each element's flat index, its two output words combined
+    by exclusive or, drawn in a loop of its own."""
     shape = tuple(shape)
     size = math.prod(shape)
-    if not (0 < size < 2**32 and _is_default(key)):
+    if not _drawn_here(key, size):
         return jax.random.bits(key, shape, jnp.uint32)
     k0, k1 = jax.random.key_data(key)
     halves = 2 if size % 2 == 0 and size > 1 else 1
@@ -94,6 +96,6 @@ def normal(key, shape: tuple[int, ...], dtype=jnp.float32):
     threefry is not a rolled loop, and for other keys or precisions, `jax.random.normal`."""
     dtype, shape = jnp.dtype(dtype), tuple(shape)
     faster = dtype == jnp.float32 and jax.default_backend() == "cpu"
-    if not (faster and 0 < math.prod(shape) < 2**32 and _is_default(key)):
+    if not (faster and _drawn_here(key, math.prod(shape))):
         return jax.random.normal(key, shape, dtype)
     return _normal_from_bits(random_bits(key, shape), dtype)
